@@ -1,0 +1,8 @@
+"""dlcourse: the reusable package behind the course book's chapters and assignments.
+
+Each sub-module holds one idea and names the chapter that teaches it.
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["autograd", "optim", "data", "utils", "plot", "__version__"]

@@ -1,0 +1,49 @@
+"""Shared fixtures: paths, and installing the system packages some tests need."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def need_system_package(binaries: list[str], debian_packages: list[str]) -> None:
+    """Make sure ``binaries`` are on PATH, installing ``debian_packages`` with apt when root.
+
+    Otherwise skip the test with a loud reason, except under ``CI=true`` where a missing
+    dependency is a failure: CI must always exercise these tests.
+    """
+    if all(shutil.which(b) for b in binaries):
+        return
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True)
+        proc = subprocess.run(
+            ["apt-get", "install", "-y", "-qq", *debian_packages],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode == 0 and all(shutil.which(b) for b in binaries):
+            return
+        reason = f"apt-get install {' '.join(debian_packages)} failed:\n{proc.stderr[-2000:]}"
+    else:
+        reason = (
+            f"needs {', '.join(binaries)}: install Debian's {' '.join(debian_packages)} "
+            "(not root, so the test cannot install them itself)"
+        )
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"CI=true and this test cannot run: {reason}")
+    pytest.skip(f"SKIPPED LOUDLY: {reason}")
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
