@@ -1,0 +1,44 @@
+"""Tests of dlcourse.utils: seeding and device choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dlcourse.utils import check_positive, device, seed_everything
+
+
+def test_seed_everything_makes_numpy_and_torch_repeatable():
+    rng = seed_everything(7)
+    a = (rng.random(3), np.random.rand(3), torch.rand(3))  # noqa: NPY002
+    rng = seed_everything(7)
+    b = (rng.random(3), np.random.rand(3), torch.rand(3))  # noqa: NPY002
+    for u, v in zip(a, b, strict=True):
+        np.testing.assert_array_equal(np.asarray(u), np.asarray(v))
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "0", True])
+def test_seed_must_be_a_non_negative_integer(bad):
+    with pytest.raises(ValueError, match="seed"):
+        seed_everything(bad)
+
+
+def test_device_prefers_cuda_only_when_present():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert device().type == expected
+    assert device("cpu").type == "cpu"
+    with pytest.raises(ValueError, match="prefer"):
+        device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="no CUDA"):
+            device("cuda")
+
+
+def test_check_positive_names_the_argument():
+    assert check_positive("lr", 0.1) == 0.1
+    with pytest.raises(ValueError, match="'lr' argument must be a real number > 0. Got -1"):
+        check_positive("lr", -1)
+    with pytest.raises(TypeError, match="'lr'"):
+        check_positive("lr", "fast")
+    assert check_positive("lam", 0, strict=False) == 0.0
