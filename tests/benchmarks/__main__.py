@@ -1,0 +1,33 @@
+"""`python -m tests.benchmarks`: run every benchmark module and print one table."""
+
+from __future__ import annotations
+
+import importlib
+import platform
+import sys
+
+from . import print_table
+
+MODULES = ["bench_autograd", "bench_notebooks"]
+
+
+def main() -> int:
+    import numpy as np
+    import torch
+
+    print(
+        f"# dlcourse benchmarks on {platform.machine()}, {platform.processor() or 'cpu'}; "
+        f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}, "
+        f"torch threads {torch.get_num_threads()}"
+    )
+    rows = []
+    for name in MODULES:
+        module = importlib.import_module(f"{__package__}.{name}")
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        rows.extend(module.run())
+    print_table(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
