@@ -1,0 +1,239 @@
+"""Grading tests: run the instructor's tool on a copy of the course, as an instructor would.
+
+For every assignment in course/source: the solution gets full marks, the blank release gets 0
+without crashing the grader, a half-done submission gets exactly the points of the tasks it
+solved, an answer that hangs costs only its own task, deleted test cells are put back, and a
+submission that writes to stderr in every cell loses nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.cli import main as cli_main
+from autograder.course import Course
+
+from .conftest import ROOT
+
+pytestmark = [pytest.mark.grading, pytest.mark.slow]
+
+ASSIGNMENTS = sorted(p.name for p in (ROOT / "course" / "source").iterdir() if p.is_dir())
+CELL_TIMEOUT = 20  # seconds; an honest cell of our assignments takes well under this
+
+
+def _meta(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def _tasks(nb) -> list[dict]:
+    """Autograded tasks in order: each solution code cell with the grade cells that follow it."""
+    tasks: list[dict] = []
+    for i, cell in enumerate(nb.cells):
+        m = _meta(cell)
+        if cell.cell_type == "code" and m.get("solution"):
+            tasks.append({"solution_index": i, "grade_ids": [], "points": 0.0})
+        elif cell.cell_type == "code" and m.get("grade") and not m.get("solution") and tasks:
+            tasks[-1]["grade_ids"].append(m["grade_id"])
+            tasks[-1]["points"] += float(m.get("points", 0))
+    return tasks
+
+
+def _auto_points(nb) -> float:
+    return sum(
+        float(_meta(c).get("points", 0))
+        for c in nb.cells
+        if c.cell_type == "code" and _meta(c).get("grade") and not _meta(c).get("solution")
+    )
+
+
+def _submit(course: Path, student: str, assignment: str, nb) -> None:
+    folder = course / "submitted" / student / assignment
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / f"{assignment}.ipynb")
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, tmp_path_factory):
+    assignment = request.param
+    course = tmp_path_factory.mktemp("course") / "course"
+    shutil.copytree(
+        ROOT / "course",
+        course,
+        ignore=shutil.ignore_patterns(
+            "release", "submitted", "autograded", "feedback", "gradebook.db", "*.csv"
+        ),
+    )
+    tool = Course(course, timeout=CELL_TIMEOUT)
+    release_dir = tool.release(assignment)
+    source = nbformat.read(course / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    release = nbformat.read(release_dir / f"{assignment}.ipynb", as_version=4)
+    tasks = _tasks(source)
+    assert len(tasks) >= 2, f"{assignment}: expected several autograded tasks, found {len(tasks)}"
+    expected = {"solution": _auto_points(source), "blank": 0.0}
+
+    # Half done: the first half of the tasks solved, the rest left as released.
+    solved = tasks[: len(tasks) // 2]
+    partial = copy.deepcopy(release)
+    for t in solved:
+        partial.cells[t["solution_index"]] = copy.deepcopy(source.cells[t["solution_index"]])
+    expected["partial"] = sum(t["points"] for t in solved)
+
+    # An answer that never returns: only its own task's points are lost.
+    hang = copy.deepcopy(source)
+    last = tasks[-1]
+    cell = hang.cells[last["solution_index"]]
+    cell.source = "while True:\n    pass\n" + cell.source
+    expected["hang"] = expected["solution"] - last["points"]
+
+    # A student who deletes the visible test cells of the first task: they are put back.
+    deleted = copy.deepcopy(source)
+    first_ids = set(tasks[0]["grade_ids"])
+    deleted.cells = [c for c in deleted.cells if _meta(c).get("grade_id") not in first_ids]
+    expected["deleted_tests"] = expected["solution"]
+    blank_deleted = copy.deepcopy(release)
+    blank_deleted.cells = [
+        c for c in blank_deleted.cells if _meta(c).get("grade_id") not in first_ids
+    ]
+    expected["blank_deleted_tests"] = 0.0
+
+    # Every cell after the first writes to stderr (as a library warning would).
+    noisy = copy.deepcopy(source)
+    hook = nbformat.v4.new_code_cell(
+        "import sys\n"
+        "get_ipython().events.register('post_run_cell',\n"
+        "    lambda *a: print('UserWarning: something', file=sys.stderr))"
+    )
+    noisy.cells.insert(0, hook)
+    expected["stderr_warnings"] = expected["solution"]
+
+    subs = {
+        "solution": source,
+        "blank": release,
+        "partial": partial,
+        "hang": hang,
+        "deleted_tests": deleted,
+        "blank_deleted_tests": blank_deleted,
+        "stderr_warnings": noisy,
+    }
+    for student, nb in subs.items():
+        _submit(course, student, assignment, nb)
+    results = {r.student: r for r in tool.autograde(assignment)}
+    return {
+        "assignment": assignment,
+        "course": course,
+        "tool": tool,
+        "results": results,
+        "expected": expected,
+        "first_ids": first_ids,
+        "source": source,
+    }
+
+
+@pytest.mark.parametrize(
+    "student",
+    [
+        "solution",
+        "blank",
+        "partial",
+        "hang",
+        "deleted_tests",
+        "blank_deleted_tests",
+        "stderr_warnings",
+    ],
+)
+def test_score(graded, student):
+    r = graded["results"][student]
+    assert r.status == "graded", f"{student}: {r.status} ({r.reason})\n{r.log[-3000:]}"
+    assert r.score == pytest.approx(graded["expected"][student]), (
+        f"{graded['assignment']}/{student}: scored {r.score}, expected "
+        f"{graded['expected'][student]} of {r.max_score}"
+    )
+
+
+def test_scores_are_ordered_sensibly(graded):
+    e = graded["expected"]
+    assert 0 < e["partial"] < e["solution"], "the half-done case must be strictly in between"
+    assert 0 < e["hang"] < e["solution"]
+
+
+def test_deleted_test_cells_are_restored_and_run(graded):
+    nb_path = (
+        graded["course"]
+        / "autograded"
+        / "blank_deleted_tests"
+        / graded["assignment"]
+        / f"{graded['assignment']}.ipynb"
+    )
+    nb = nbformat.read(nb_path, as_version=4)
+    ids = {_meta(c).get("grade_id") for c in nb.cells}
+    assert graded["first_ids"] <= ids, "deleted test cells were not put back before grading"
+
+
+def test_hanging_cell_is_reported_as_a_timeout(graded):
+    nb_path = (
+        graded["course"]
+        / "autograded"
+        / "hang"
+        / graded["assignment"]
+        / f"{graded['assignment']}.ipynb"
+    )
+    nb = nbformat.read(nb_path, as_version=4)
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
+    assert any(
+        "Timeout" in o.ename or "Interrupt" in o.ename or "Timeout" in "".join(o.traceback)
+        for o in errors
+    ), "the hanging cell did not end in a timeout error"
+
+
+def test_export_csv_has_every_student(graded, tmp_path):
+    out = tmp_path / "grades.csv"
+    assert cli_main(["--course", str(graded["course"]), "export", "--output", str(out)]) == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    by_student = {r["student_id"]: r for r in rows if r["assignment"] == graded["assignment"]}
+    for student, score in graded["expected"].items():
+        assert float(by_student[student]["score"]) == pytest.approx(score), student
+
+
+def test_feedback_is_written(graded):
+    assert cli_main(["--course", str(graded["course"]), "feedback", graded["assignment"]]) == 0
+    html = (
+        graded["course"]
+        / "feedback"
+        / "solution"
+        / graded["assignment"]
+        / f"{graded['assignment']}.html"
+    )
+    assert html.is_file(), "no feedback HTML for the solution"
+    assert "Score" in html.read_text() or "score" in html.read_text()
+
+
+def test_release_holds_no_solution_and_no_hidden_tests(graded):
+    rel = (
+        graded["course"] / "release" / graded["assignment"] / f"{graded['assignment']}.ipynb"
+    ).read_text()
+    for marker in ["BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"]:
+        assert marker not in rel, f"the release still contains {marker!r}"
+    assert "raise NotImplementedError" in rel
+
+
+def test_validate_cli_for_students(graded, capsys):
+    course, a = graded["course"], graded["assignment"]
+    assert cli_main(["validate", str(course / "source" / a / f"{a}.ipynb")]) == 0
+    # a fresh release fails every test: plain validation must say so with a non-zero exit ...
+    assert cli_main(["validate", str(course / "release" / a / f"{a}.ipynb")]) == 1
+    # ... and inverted validation (what CI checks of a release) must pass
+    assert cli_main(["validate", "--invert", str(course / "release" / a / f"{a}.ipynb")]) == 0
+
+
+def test_unknown_assignment_is_a_clear_error(graded, capsys):
+    assert cli_main(["--course", str(graded["course"]), "release", "no-such-thing"]) == 2
+    assert "No assignment 'no-such-thing'" in capsys.readouterr().err
