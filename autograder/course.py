@@ -12,6 +12,7 @@ import csv
 import io
 import logging
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +56,11 @@ class Course:
             raise ValueError(f"The 'timeout' argument must be a positive integer. Got {timeout!r}.")
         self.timeout = timeout
         self._config_file = config_file
+        # nbgrader runs the `alembic` command of its own environment to create the gradebook;
+        # make it findable when this tool runs as `.venv/bin/python -m autograder` unactivated.
+        bindir = str(Path(sys.executable).parent)
+        if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+            os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
     # -- nbgrader plumbing -------------------------------------------------------------------
     def _config(self):

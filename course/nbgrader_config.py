@@ -16,14 +16,10 @@ c.CourseDirectory.root = _here
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_here, "gradebook.db")
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", ".nbgrader.log"]
 
-# Assignments known to the gradebook (created on demand by `python -m autograder`).
-c.CourseDirectory.db_assignments = [dict(name="training")]
-
 # A hanging cell costs that submission only: interrupt it after this many seconds
 # and score the cell as failed (the grader moves on to the next cell).
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
-c.Execute.allow_errors = True
 c.Execute.raise_on_iopub_timeout = False
 
 # A passing test cell that writes to stderr (e.g. a PyTorch or NumPy warning) would
