@@ -1,0 +1,337 @@
+"""Gradient descent, SGD with momentum, and learning-rate schedules.
+
+Taught in the chapter *Training neural networks* (book/training).
+
+:class:`SGD` updates every parameter :math:`w` with gradient :math:`g` as
+
+.. math::
+   d &= g + \\lambda w                       && \\text{(weight decay } \\lambda)\\\\
+   v &\\leftarrow \\mu v + d                 && \\text{(momentum } \\mu,\\ v_0 = 0)\\\\
+   w &\\leftarrow w - \\eta\\, v             && \\text{(learning rate } \\eta)
+
+and, with ``nesterov=True``, :math:`w \\leftarrow w - \\eta (d + \\mu v)` (the gradient is
+taken "one momentum step ahead"). With :math:`\\mu = 0` this is plain gradient descent,
+:math:`w \\leftarrow w - \\eta (g + \\lambda w)`. These are exactly the rules of
+``torch.optim.SGD`` (with ``dampening=0``), and the same :class:`SGD` object works on
+:class:`dlcourse.autograd.Tensor` parameters and on ``torch`` tensors: it only reads
+``p.grad`` and updates ``p.data`` in place.
+
+Schedules change :math:`\\eta` over the steps :math:`t = 0, 1, \\dots`:
+
+* step decay :math:`\\eta_t = \\eta_0\\, \\gamma^{\\lfloor t / s \\rfloor}` (:func:`step_lr`,
+  :class:`StepLR`);
+* cosine annealing :math:`\\eta_t = \\eta_{\\min} + \\frac12(\\eta_0 - \\eta_{\\min})
+  (1 + \\cos(\\pi t / T))` (:func:`cosine_lr`, :class:`CosineLR`), optionally after a linear
+  warm-up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from .utils import check_in_range, check_positive
+
+__all__ = [
+    "SGD",
+    "step_lr",
+    "cosine_lr",
+    "StepLR",
+    "CosineLR",
+    "gradient_descent",
+]
+
+
+def _is_torch(x: Any) -> bool:
+    torch = sys.modules.get("torch")  # never import torch just to ask
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def _copy(x: Any) -> Any:
+    return x.clone() if _is_torch(x) else np.array(x, copy=True)
+
+
+def _check_int(name: str, value: Any, low: int) -> int:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+        raise ValueError(f"The '{name}' argument must be an integer >= {low}. Got {value!r}.")
+    return int(value)
+
+
+class SGD:
+    """Stochastic gradient descent with optional momentum, weight decay and Nesterov.
+
+    Update of each parameter :math:`w` with gradient :math:`g` (see the module docstring):
+    :math:`d = g + \\lambda w`, :math:`v \\leftarrow \\mu v + d`,
+    :math:`w \\leftarrow w - \\eta v` (Nesterov: :math:`w \\leftarrow w - \\eta (d + \\mu v)`).
+
+    Parameters
+    ----------
+    params : iterable of Tensor
+        ``dlcourse.autograd.Tensor`` parameters (their ``.data`` arrays are updated in
+        place) or ``torch`` tensors / ``nn.Parameter`` (updated under ``torch.no_grad()``).
+    lr : float > 0
+        Learning rate :math:`\\eta`; a schedule may change ``optimizer.lr`` between steps.
+    momentum : float in [0, 1), default 0
+        :math:`\\mu`.
+    weight_decay : float >= 0, default 0
+        :math:`\\lambda`, an L2 penalty :math:`\\frac\\lambda2 \\|w\\|^2` added to the loss.
+    nesterov : bool, default False
+        Use Nesterov momentum (needs ``momentum > 0``).
+
+    Examples
+    --------
+    >>> from dlcourse.autograd import Tensor
+    >>> w = Tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = SGD([w], lr=0.1)
+    >>> (w * w).sum().backward()         # gradient 2 w
+    >>> opt.step()
+    >>> w.data                           # w - 0.1 * 2 w
+    array([ 0.8, -1.6])
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
+        self.params = list(params)
+        if not self.params:
+            raise ValueError("SGD: the 'params' argument is empty; pass model.parameters().")
+        for i, p in enumerate(self.params):
+            if not (hasattr(p, "data") and hasattr(p, "grad")):
+                raise TypeError(
+                    f"SGD: parameter {i} must be a Tensor (with .data and .grad). Got "
+                    f"{type(p).__name__}."
+                )
+        self.lr = check_positive("lr", lr)
+        self.momentum = check_in_range("momentum", momentum, 0.0, 1.0)
+        self.weight_decay = check_positive("weight_decay", weight_decay, strict=False)
+        if nesterov and self.momentum == 0:
+            raise ValueError("The 'nesterov' argument needs momentum > 0. Got momentum=0.")
+        self.nesterov = bool(nesterov)
+        self.velocity: list[Any] = [None] * len(self.params)
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient (those with ``grad is None`` are skipped)."""
+        lr, mu, wd = self.lr, self.momentum, self.weight_decay
+        no_grad = contextlib.nullcontext()
+        if any(_is_torch(p) for p in self.params):
+            no_grad = sys.modules["torch"].no_grad()
+        with no_grad:
+            for i, p in enumerate(self.params):
+                g = p.grad
+                if g is None:
+                    continue
+                w = p.data  # the array (or torch storage) updated in place
+                if wd:
+                    g = g + wd * w
+                if mu:
+                    v = self.velocity[i]
+                    if v is None:
+                        v = self.velocity[i] = _copy(g)
+                    else:
+                        v *= mu
+                        v += g
+                    g = g + mu * v if self.nesterov else v
+                w -= lr * g
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``grad`` to ``None`` (as ``torch`` does by default)."""
+        for p in self.params:
+            p.grad = None
+
+    def __repr__(self) -> str:
+        return (
+            f"SGD(lr={self.lr:g}, momentum={self.momentum:g}, "
+            f"weight_decay={self.weight_decay:g}, nesterov={self.nesterov})"
+        )
+
+
+# --------------------------------------------------------------------------- schedules
+def step_lr(t: int, lr0: float, step_size: int, gamma: float = 0.1) -> float:
+    """Step decay: :math:`\\eta_t = \\eta_0\\, \\gamma^{\\lfloor t / s \\rfloor}`.
+
+    Examples
+    --------
+    >>> [step_lr(t, 1.0, step_size=2, gamma=0.5) for t in range(5)]
+    [1.0, 1.0, 0.5, 0.5, 0.25]
+    """
+    return lr0 * gamma ** (t // step_size)
+
+
+def cosine_lr(
+    t: int, lr0: float, total_steps: int, lr_min: float = 0.0, warmup_steps: int = 0
+) -> float:
+    """Cosine annealing from ``lr0`` to ``lr_min`` over ``total_steps``, after an optional warm-up.
+
+    .. math:: \\eta_t = \\eta_{\\min} + \\tfrac12 (\\eta_0 - \\eta_{\\min})
+       \\bigl(1 + \\cos(\\pi\\, \\tfrac{t - W}{T - W})\\bigr), \\qquad W \\le t \\le T,
+
+    and :math:`\\eta_t = \\eta_0 (t + 1) / W` during the warm-up :math:`t < W`. After
+    :math:`T` the rate stays at :math:`\\eta_{\\min}` (``torch``'s ``CosineAnnealingLR``
+    would start climbing again).
+
+    Examples
+    --------
+    >>> [round(cosine_lr(t, 1.0, total_steps=4), 3) for t in range(6)]
+    [1.0, 0.854, 0.5, 0.146, 0.0, 0.0]
+    """
+    if t < warmup_steps:
+        return lr0 * (t + 1) / warmup_steps
+    if t >= total_steps:
+        return lr_min
+    phase = (t - warmup_steps) / (total_steps - warmup_steps)
+    return lr_min + 0.5 * (lr0 - lr_min) * (1 + math.cos(math.pi * phase))
+
+
+class _Schedule:
+    """Base of the schedules: ``step()`` advances ``t`` and writes the new rate."""
+
+    def __init__(self, optimizer: Any) -> None:
+        if hasattr(optimizer, "param_groups"):  # a torch optimizer
+            self.lr0 = float(optimizer.param_groups[0]["lr"])
+        elif hasattr(optimizer, "lr"):
+            self.lr0 = float(optimizer.lr)
+        else:
+            raise TypeError(
+                f"The 'optimizer' argument must have an 'lr' attribute (or torch "
+                f"param_groups). Got {type(optimizer).__name__}."
+            )
+        self.optimizer = optimizer
+        self.t = 0
+        self._write(self.lr_at(0))
+
+    def lr_at(self, t: int) -> float:
+        raise NotImplementedError
+
+    def _write(self, lr: float) -> None:
+        if hasattr(self.optimizer, "param_groups"):
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+        else:
+            self.optimizer.lr = lr
+
+    def step(self) -> float:
+        """Advance one step and set the optimizer's learning rate; return it."""
+        self.t += 1
+        lr = self.lr_at(self.t)
+        self._write(lr)
+        return lr
+
+    def get_last_lr(self) -> float:
+        """The learning rate for the current step ``t``."""
+        return self.lr_at(self.t)
+
+
+class StepLR(_Schedule):
+    """Multiply the learning rate by ``gamma`` every ``step_size`` steps (see :func:`step_lr`).
+
+    Examples
+    --------
+    >>> from dlcourse.autograd import Tensor
+    >>> opt = SGD([Tensor([0.0], requires_grad=True)], lr=1.0)
+    >>> sched = StepLR(opt, step_size=2, gamma=0.1)
+    >>> [round(sched.step(), 4) for _ in range(4)]
+    [1.0, 0.1, 0.1, 0.01]
+    """
+
+    def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1) -> None:
+        self.step_size = _check_int("step_size", step_size, 1)
+        self.gamma = check_positive("gamma", gamma)
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int) -> float:
+        return step_lr(t, self.lr0, self.step_size, self.gamma)
+
+
+class CosineLR(_Schedule):
+    """Cosine annealing to ``lr_min`` over ``total_steps`` (see :func:`cosine_lr`).
+
+    Examples
+    --------
+    >>> from dlcourse.autograd import Tensor
+    >>> opt = SGD([Tensor([0.0], requires_grad=True)], lr=1.0)
+    >>> sched = CosineLR(opt, total_steps=2)
+    >>> [round(sched.step(), 4) for _ in range(2)]
+    [0.5, 0.0]
+    """
+
+    def __init__(
+        self, optimizer: Any, total_steps: int, lr_min: float = 0.0, warmup_steps: int = 0
+    ) -> None:
+        self.total_steps = _check_int("total_steps", total_steps, 1)
+        self.lr_min = check_positive("lr_min", lr_min, strict=False)
+        self.warmup_steps = _check_int("warmup_steps", warmup_steps, 0)
+        if self.warmup_steps >= self.total_steps:
+            raise ValueError(
+                f"The 'warmup_steps' argument must be < total_steps = {total_steps}. "
+                f"Got {warmup_steps}."
+            )
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int) -> float:
+        return cosine_lr(t, self.lr0, self.total_steps, self.lr_min, self.warmup_steps)
+
+
+# --------------------------------------------------------------------------- plain GD
+def gradient_descent(
+    grad_fn: Callable[[np.ndarray], np.ndarray],
+    x0: Any,
+    lr: float,
+    n_iter: int,
+    momentum: float = 0.0,
+) -> np.ndarray:
+    """Run (heavy-ball) gradient descent on NumPy arrays and return every iterate.
+
+    :math:`v_{k+1} = \\mu v_k + \\nabla f(x_k)`, :math:`x_{k+1} = x_k - \\eta v_{k+1}`
+    (plain gradient descent when :math:`\\mu = 0`).
+
+    Parameters
+    ----------
+    grad_fn : callable
+        ``grad_fn(x)`` returns :math:`\\nabla f(x)`, an array of the shape of ``x``.
+    x0 : array_like
+        Starting point (not modified).
+    lr : float > 0
+        Step size :math:`\\eta`.
+    n_iter : int >= 0
+        Number of steps.
+    momentum : float in [0, 1), default 0
+
+    Returns
+    -------
+    ndarray of shape (n_iter + 1, *x0.shape)
+        :math:`x_0, x_1, \\dots, x_{n\\_iter}`.
+
+    Examples
+    --------
+    >>> xs = gradient_descent(lambda x: 2 * x, [1.0], lr=0.25, n_iter=3)   # f = x^2
+    >>> xs.ravel().tolist()
+    [1.0, 0.5, 0.25, 0.125]
+    """
+    lr = check_positive("lr", lr)
+    n_iter = _check_int("n_iter", n_iter, 0)
+    momentum = check_in_range("momentum", momentum, 0.0, 1.0)
+    x = np.array(x0, dtype=np.float64)
+    v = np.zeros_like(x)
+    xs = np.empty((n_iter + 1, *x.shape))
+    xs[0] = x
+    for k in range(n_iter):
+        g = np.asarray(grad_fn(x.copy()), dtype=np.float64)
+        if g.shape != x.shape:
+            raise ValueError(
+                f"gradient_descent: grad_fn returned shape {g.shape} for x of shape {x.shape}."
+            )
+        v = momentum * v + g
+        x = x - lr * v
+        xs[k + 1] = x
+    return xs
