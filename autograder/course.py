@@ -205,17 +205,26 @@ class Course:
         return buf.getvalue()
 
 
-def validate_notebook(path: str | os.PathLike, invert: bool = False) -> dict:
-    """Run a notebook's visible tests as nbgrader does; return nbgrader's results dict.
+def validate_notebook(
+    path: str | os.PathLike, invert: bool = False, course: str | os.PathLike = DEFAULT_COURSE
+) -> dict:
+    """Run a notebook's visible tests as the grader does; return nbgrader's results dict.
 
     An empty dict means the notebook passed (or, with ``invert=True``, that every test failed,
-    which is what a freshly released student copy should do).
+    which is what a freshly released student copy should do). The course's configuration is
+    used when it is there, so that validation and grading agree: the same per-cell timeout, and
+    stderr (a library warning) is not a failure.
     """
+    from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, Execute, IgnorePattern
     from nbgrader.validator import Validator
+    from traitlets.config import Config
 
     path = Path(path).resolve()
     if not path.is_file():
         raise FileNotFoundError(f"No notebook at {path}.")
-    validator = Validator(invert=invert)
+    course_config = Path(course) / "nbgrader_config.py"
+    config = Course(course)._config() if course_config.is_file() else Config()
+    validator = Validator(invert=invert, config=config)
+    validator.preprocessors = [CheckCellMetadata, ClearOutput, Execute, IgnorePattern]
     validator.log.setLevel(logging.WARNING)
     return validator.validate(str(path))

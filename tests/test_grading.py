@@ -234,6 +234,14 @@ def test_validate_cli_for_students(graded, capsys):
     assert cli_main(["validate", "--invert", str(course / "release" / a / f"{a}.ipynb")]) == 0
 
 
+def test_validate_agrees_with_grading_on_stderr(graded, tmp_path):
+    """A correct notebook whose cells print warnings to stderr validates, as it grades, fully."""
+    noisy = tmp_path / "noisy.ipynb"
+    src = graded["course"] / "submitted" / "stderr_warnings" / graded["assignment"]
+    shutil.copy(src / f"{graded['assignment']}.ipynb", noisy)
+    assert cli_main(["validate", str(noisy)]) == 0
+
+
 def test_unknown_assignment_is_a_clear_error(graded, capsys):
     assert cli_main(["--course", str(graded["course"]), "release", "no-such-thing"]) == 2
     assert "No assignment 'no-such-thing'" in capsys.readouterr().err
