@@ -38,7 +38,7 @@ book: $(STAMP) book/_build/.src-stamp
 	@echo "The book is at file://$(CURDIR)/book/_build/html/index.html"
 
 test: $(STAMP) book/_build/.src-stamp
-	CI=$${CI:-} $(PY) -m pytest -n $(JOBS) --dist loadscope \
+	$(PY) -m pytest -n $(JOBS) --dist loadscope \
 	    tests book course/source --nbval-lax --nbval-current-env \
 	    --nbval-cell-timeout=$(NB_TIMEOUT)
 
