@@ -26,14 +26,46 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("release", help="generate the student version in release/ASSIGNMENT")
     r.add_argument("assignment")
 
-    a = sub.add_parser("autograde", help="grade submitted/*/ASSIGNMENT (one student at a time)")
+    p.add_argument(
+        "--db-url",
+        default=None,
+        help="gradebook database URL (default: the course config's, SQLite in the course folder); "
+        "e.g. postgresql+psycopg2://user@host/db to share grading between machines",
+    )
+    a = sub.add_parser(
+        "autograde",
+        help="grade submitted/*/ASSIGNMENT (isolated, parallel, resumable)",
+        description="Grade every submission of ASSIGNMENT that is new or changed since the last "
+        "run (all of them with --force). Each runs in a sandbox; tests run in a separate process.",
+    )
     a.add_argument("assignment")
-    a.add_argument("--student", action="append", help="only this student (repeatable)")
+    a.add_argument("--student", action="append", help="only this student, regraded (repeatable)")
     a.add_argument(
         "--timeout",
         type=int,
         default=None,
-        help="seconds a single cell may run before it is interrupted and fails",
+        help="seconds a single cell may run before it is stopped and fails",
+    )
+    a.add_argument("--jobs", "-j", type=int, default=1, help="submissions graded at once")
+    a.add_argument("--force", action="store_true", help="regrade submissions already graded")
+    a.add_argument(
+        "--sandbox",
+        choices=["auto", "strict", "off"],
+        default="auto",
+        help="auto: isolate, warn loudly if this machine cannot; strict: refuse to grade "
+        "without isolation; off: no isolation (debugging only)",
+    )
+    a.add_argument("--memory-mb", type=int, default=None, help="memory limit per submission")
+    a.add_argument(
+        "--show-hidden",
+        action="store_true",
+        help="put hidden test code, messages and output in the graded notebooks and feedback",
+    )
+    a.add_argument(
+        "--lease",
+        type=float,
+        default=120.0,
+        help="seconds after which a submission claimed by a grader that died is taken over",
     )
 
     f = sub.add_parser("feedback", help="write HTML feedback to feedback/")
@@ -57,9 +89,38 @@ def _print_table(results) -> None:
     print(f"{'student':<24} {'status':<11} {'score':>13}  reason")
     for r in results:
         score = f"{r.score:g} / {r.max_score:g}" if r.score is not None else "-"
-        print(f"{r.student:<24} {r.status:<11} {score:>13}  {r.reason}")
+        print(f"{r.student:<24} {r.status:<11} {score:>13}  {r.reason[:120]}")
+    print()
+    print(summary(results))
+
+
+def summary(results) -> str:
+    """Counts by status, the reasons of the ungradable ones, and the score distribution."""
     graded = [r for r in results if r.status == "graded"]
-    print(f"{len(graded)} graded, {len(results) - len(graded)} ungradable")
+    lines = [f"{len(graded)} graded, {len(results) - len(graded)} ungradable"]
+    reasons: dict[str, int] = {}
+    for r in results:
+        if r.status != "graded":
+            key = r.reason.split(":")[0][:80] or "unknown"
+            reasons[key] = reasons.get(key, 0) + 1
+    for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        lines.append(f"  ungradable ({n}): {reason}")
+    faults = sum(1 for r in graded if r.reason)
+    if faults:
+        lines.append(f"  {faults} graded with faults (timeouts or crashes; see the reason column)")
+    scored = [r for r in graded if r.score is not None and r.max_score]
+    if scored:
+        fractions = [r.score / r.max_score for r in scored]
+        mean = sum(r.score for r in scored) / len(scored)
+        lines.append(f"mean score {mean:.2f} / {scored[0].max_score:g}")
+        bins = [0] * 5
+        for f in fractions:
+            bins[min(int(f * 5), 4)] += 1
+        for i, n in enumerate(bins):
+            lo, hi = 20 * i, 20 * (i + 1)
+            bracket = "]" if i == 4 else ")"
+            lines.append(f"  [{lo:3d}%, {hi:3d}%{bracket} {'#' * n} {n}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,11 +147,23 @@ def main(argv: list[str] | None = None) -> int:
             return 1
 
         timeout = getattr(args, "timeout", None)
-        course = Course(args.course, timeout=timeout)
+        course = Course(args.course, timeout=timeout, db_url=args.db_url)
         if args.command == "release":
             print(f"released to {course.release(args.assignment)}")
         elif args.command == "autograde":
-            _print_table(course.autograde(args.assignment, args.student))
+            limits = {"memory_mb": args.memory_mb} if args.memory_mb else {}
+            results = course.autograde(
+                args.assignment,
+                args.student,
+                jobs=args.jobs,
+                force=args.force,
+                progress=True,
+                sandbox=args.sandbox,
+                limits=limits,
+                show_hidden=args.show_hidden,
+                lease_seconds=args.lease,
+            )
+            _print_table(results)
         elif args.command == "feedback":
             print(f"feedback in {course.feedback(args.assignment, args.student)}")
         elif args.command == "export":

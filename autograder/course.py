@@ -2,35 +2,44 @@
 
 The course root holds ``nbgrader_config.py`` and ``source/<assignment>/*.ipynb``; everything else
 (``release/``, ``submitted/<student>/<assignment>/``, ``autograded/``, ``feedback/`` and the
-SQLite ``gradebook.db``) is generated. Each operation returns data instead of printing, so the
-CLI and the tests share one code path.
+gradebook, SQLite ``gradebook.db`` by default) is generated. Each operation returns data instead
+of printing, so the CLI and the tests share one code path.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Course", "GradeResult", "DEFAULT_COURSE"]
+__all__ = ["Course", "GradeResult", "DEFAULT_COURSE", "validate_notebook"]
 
 DEFAULT_COURSE = Path(__file__).resolve().parent.parent / "course"
 
 
 @dataclass
 class GradeResult:
-    """The outcome of autograding one student's submission."""
+    """The outcome of autograding one student's submission.
+
+    ``status`` is ``"graded"`` or ``"ungradable"`` (then ``reason`` says why). A graded
+    submission whose process crashed or timed out somewhere has those faults in ``reason``;
+    ``events`` lists everything noteworthy (restored cells, timeouts, crashes, truncations) and
+    ``tests`` has one entry per test cell (grade_id, points, max_points, passed, message).
+    """
 
     student: str
     assignment: str
-    status: str  # "graded" or "ungradable"
+    status: str
     score: float | None = None
     max_score: float | None = None
     reason: str = ""
+    events: list[str] = field(default_factory=list)
+    tests: list[dict] = field(default_factory=list)
     log: str = field(default="", repr=False)
 
 
@@ -43,19 +52,30 @@ class Course:
         Folder holding ``nbgrader_config.py``.
     timeout : int, optional
         Per-cell execution timeout in seconds when autograding (overrides the config file).
+    db_url : str, optional
+        The gradebook's database (overrides the config file), e.g.
+        ``postgresql+psycopg2://grader@db.example.org/course``; default SQLite in ``root``.
     """
 
-    def __init__(self, root: str | os.PathLike = DEFAULT_COURSE, timeout: int | None = None):
+    def __init__(
+        self,
+        root: str | os.PathLike = DEFAULT_COURSE,
+        timeout: int | None = None,
+        db_url: str | None = None,
+    ):
         self.root = Path(root).resolve()
         config_file = self.root / "nbgrader_config.py"
         if not config_file.is_file():
             raise FileNotFoundError(
                 f"No nbgrader_config.py in {self.root}: pass the course folder with --course."
             )
-        if timeout is not None and (not isinstance(timeout, int) or timeout <= 0):
+        if timeout is not None and (
+            not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0
+        ):
             raise ValueError(f"The 'timeout' argument must be a positive integer. Got {timeout!r}.")
-        self.timeout = timeout
         self._config_file = config_file
+        self._db_url = db_url
+        self.timeout = timeout if timeout is not None else int(self._config().Execute.timeout)
         # nbgrader runs the `alembic` command of its own environment to create the gradebook;
         # make it findable when this tool runs as `.venv/bin/python -m autograder` unactivated.
         bindir = str(Path(sys.executable).parent)
@@ -68,12 +88,20 @@ class Course:
 
         config = PyFileConfigLoader(self._config_file.name, path=str(self.root)).load_config()
         config.CourseDirectory.root = str(self.root)
-        config.CourseDirectory.db_url = "sqlite:///" + str(self.root / "gradebook.db")
+        if self._db_url:
+            config.CourseDirectory.db_url = self._db_url
+        elif "db_url" not in config.CourseDirectory:
+            config.CourseDirectory.db_url = "sqlite:///" + str(self.root / "gradebook.db")
         # nbgrader's exchange is not used: assignments travel by whatever the course uses (LMS).
         config.Exchange.root = str(self.root / ".exchange")
-        if self.timeout is not None:
+        if getattr(self, "timeout", None) is not None:
             config.Execute.timeout = self.timeout
         return config
+
+    @property
+    def db_url(self) -> str:
+        """The gradebook's SQLAlchemy URL."""
+        return str(self._config().CourseDirectory.db_url)
 
     def _api(self):
         from nbgrader.apps import NbGraderAPI
@@ -84,6 +112,12 @@ class Course:
         api = NbGraderAPI(coursedir=coursedir, config=config)
         api.log.setLevel(logging.WARNING)
         return api
+
+    def gradebook(self):
+        """nbgrader's gradebook (use it as a context manager)."""
+        from nbgrader.api import Gradebook
+
+        return Gradebook(self.db_url)
 
     def _check_assignment(self, assignment: str) -> None:
         if not (self.root / "source" / assignment).is_dir():
@@ -111,79 +145,130 @@ class Course:
             return []
         return sorted(p.name for p in sub.iterdir() if (p / assignment).is_dir())
 
+    def notebook_name(self, assignment: str) -> str:
+        """The file name of the assignment's (single) notebook in ``source/``."""
+        self._check_assignment(assignment)
+        notebooks = sorted(p.name for p in (self.root / "source" / assignment).glob("*.ipynb"))
+        if len(notebooks) != 1:
+            raise ValueError(
+                f"Assignment {assignment!r} must have exactly one notebook in source/, "
+                f"found {len(notebooks)}."
+            )
+        return notebooks[0]
+
+    def ledger(self):
+        """The grading ledger (status of each submission), in the gradebook's database."""
+        from .ledger import Ledger
+
+        return Ledger(self.db_url)
+
     # -- operations --------------------------------------------------------------------------
     def release(self, assignment: str) -> Path:
         """Generate the student version (solutions and hidden tests removed) in ``release/``."""
         self._check_assignment(assignment)
+        self.notebook_name(assignment)
         result = self._api().generate_assignment(assignment, force=True, create=True)
         self._raise_on_failure(result, f"Releasing {assignment!r}")
         return self.root / "release" / assignment
 
-    def autograde(self, assignment: str, students: list[str] | None = None) -> list[GradeResult]:
-        """Autograde each submission on its own; one broken submission never stops the others."""
+    def autograde(
+        self,
+        assignment: str,
+        students: list[str] | None = None,
+        jobs: int = 1,
+        force: bool = False,
+        progress: bool = False,
+        sandbox: str = "auto",
+        limits: dict | None = None,
+        show_hidden: bool = False,
+        lease_seconds: float = 120.0,
+    ) -> list[GradeResult]:
+        """Grade the submissions of ``assignment``, ``jobs`` at a time (see :mod:`.grader`).
+
+        A submission already graded with the same files is not graded again unless ``force``
+        is set or the student is named in ``students``: re-running is idempotent and an
+        interrupted run resumes. Several processes (or machines sharing a PostgreSQL gradebook)
+        may run this at once: each submission is graded exactly once. ``sandbox`` is ``"auto"``
+        (isolate; warn loudly when this machine cannot), ``"strict"`` (refuse to grade without
+        isolation) or ``"off"``.
+        """
+        from .grader import run_autograde
+
         self._check_assignment(assignment)
+        if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+            raise ValueError(f"The 'jobs' argument must be an integer >= 1. Got {jobs!r}.")
+        if sandbox not in ("auto", "strict", "off"):
+            raise ValueError(
+                f"The 'sandbox' argument must be 'auto', 'strict' or 'off'. Got {sandbox!r}."
+            )
         if not (self.root / "release" / assignment).is_dir():
             self.release(assignment)  # also records the assignment's cells in the gradebook
-        students = students or self.submitted_students(assignment)
-        api = self._api()
-        results = []
-        for student in students:
-            if not (self.root / "submitted" / student / assignment).is_dir():
-                results.append(
-                    GradeResult(student, assignment, "ungradable", reason="no submission folder")
-                )
-                continue
-            try:
-                out = api.autograde(assignment, student, force=True, create=True)
-            except Exception as exc:  # noqa: BLE001 - a submission must never crash the run
-                out = {"success": False, "error": f"{type(exc).__name__}: {exc}"}
-            results.append(self._result(api, assignment, student, out))
-        return results
+        return run_autograde(
+            self,
+            assignment,
+            students=students,
+            jobs=jobs,
+            force=force,
+            progress=progress,
+            sandbox=sandbox,
+            limits=limits or {},
+            show_hidden=show_hidden,
+            lease_seconds=lease_seconds,
+        )
 
-    def _result(self, api, assignment: str, student: str, out: dict) -> GradeResult:
-        log = (out.get("log") or "") + (out.get("error") or "")
-        if not out.get("success", False):
-            last = (out.get("error") or out.get("log") or "unknown error").strip().splitlines()
-            return GradeResult(
-                student,
-                assignment,
-                "ungradable",
-                reason=last[-1] if last else "unknown error",
-                log=log,
+    def results(self, assignment: str, students: list[str] | None = None) -> list[GradeResult]:
+        """The recorded outcome of every graded (or ungradable) submission of ``assignment``."""
+        out = []
+        for row in self.ledger().rows(assignment):
+            if students is not None and row["student"] not in students:
+                continue
+            detail = json.loads(row.get("detail") or "{}")
+            out.append(
+                GradeResult(
+                    row["student"],
+                    assignment,
+                    row["status"],
+                    score=row.get("score"),
+                    max_score=row.get("max_score"),
+                    reason=row.get("reason") or "",
+                    events=detail.get("events", []),
+                    tests=detail.get("tests", []),
+                    log=detail.get("log", ""),
+                )
             )
-        with api.gradebook as gb:
-            sub = gb.find_submission(assignment, student)
-            return GradeResult(
-                student,
-                assignment,
-                "graded",
-                score=float(sub.score),
-                max_score=float(sub.max_score),
-                log=log,
-            )
+        return out
 
     def feedback(self, assignment: str, student: str | None = None) -> Path:
-        """Write HTML feedback for autograded submissions to ``feedback/``."""
+        """Write HTML feedback to ``feedback/<student>/<assignment>/`` for every submission
+        that has an outcome, ungradable ones included (they get the reason)."""
+        from .feedback import write_feedback
+
         self._check_assignment(assignment)
-        result = self._api().generate_feedback(assignment, student, force=True)
-        self._raise_on_failure(result, f"Feedback for {assignment!r}")
+        results = self.results(assignment, [student] if student else None)
+        if student and not results:
+            raise ValueError(f"No graded submission of {assignment!r} by {student!r}.")
+        for result in results:
+            write_feedback(self, result)
         return self.root / "feedback"
 
     def grades(self) -> list[dict]:
         """One row per (student, assignment) in the gradebook; missing submissions score 0."""
         from nbgrader.api import MissingEntry
 
+        ledger = {(r["assignment"], r["student"]): r for r in self.ledger().rows()}
         rows = []
-        with self._api().gradebook as gb:
+        with self.gradebook() as gb:
             for assignment in gb.assignments:
                 for student in gb.students:
+                    entry = ledger.get((assignment.name, student.id), {})
                     try:
                         sub = gb.find_submission(assignment.name, student.id)
                     except MissingEntry:
-                        score, status = 0.0, "missing"
+                        score, status, manual = 0.0, entry.get("status", "missing"), False
                     else:
                         score = float(sub.score)
-                        status = "needs manual grading" if sub.needs_manual_grade else "graded"
+                        status = entry.get("status", "graded")
+                        manual = bool(sub.needs_manual_grade)
                     rows.append(
                         {
                             "assignment": assignment.name,
@@ -191,14 +276,25 @@ class Course:
                             "score": score,
                             "max_score": float(assignment.max_score),
                             "status": status,
+                            "needs_manual_grading": "yes" if manual else "no",
+                            "reason": entry.get("reason") or "",
                         }
                     )
         return rows
 
     def export_csv(self) -> str:
-        """The gradebook as CSV text (columns: assignment, student_id, score, max_score, status)."""
+        """The gradebook as CSV text: assignment, student_id, score, max_score, status,
+        needs_manual_grading, reason."""
         buf = io.StringIO()
-        fields = ["assignment", "student_id", "score", "max_score", "status"]
+        fields = [
+            "assignment",
+            "student_id",
+            "score",
+            "max_score",
+            "status",
+            "needs_manual_grading",
+            "reason",
+        ]
         writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
         writer.writerows(self.grades())

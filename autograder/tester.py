@@ -1,0 +1,468 @@
+"""Grading one submission: student cells in a sandboxed process, tests in this (trusted) one.
+
+The grader starts this module as a long-lived process (``python -m autograder.tester``) per
+parallel slot and sends it one job per line on stdin; it answers one result per line on
+stdout. For each submission:
+
+1. the submitted notebook is read and merged with the source (:mod:`autograder.submission`);
+2. a fresh student process (``_worker.py``) starts in the sandbox, and runs the student's cells
+   and the locked setup cells in order;
+3. each test cell runs **here**, in a namespace where the locked cells' helpers and modules are
+   this process's own copies, and the names the answer cells define are fetched from the student
+   process through :mod:`autograder._wire` (plain data by value, other objects as proxies);
+4. a cell that runs past the time limit, or kills the student process, costs only itself: the
+   process is restarted, the cells that completed before are run again, and grading goes on.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import nbformat
+
+from . import _wire
+from .submission import (
+    Plan,
+    Ungradable,
+    hidden_line_range,
+    merge,
+    read_submission,
+    strip_hidden_tests,
+    student_names,
+)
+
+WORKER = Path(__file__).with_name("_worker.py")
+WIRE = Path(__file__).with_name("_wire.py")
+MAX_DEATHS = 5  # then the remaining cells are not run
+OUTPUT_SHOWN = 20_000  # characters of a cell's output kept in the graded notebook
+
+
+class _Timeout(_wire.Deadline):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise _Timeout()
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
+
+
+class _FakeIPython:
+    """Stands in for ``get_ipython()`` when locked cells run in the test process."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+class TrustedNamespace(dict):
+    """Globals of the test cells: own names first, then the student's through the pipe."""
+
+    def __init__(self, session: Session, from_student: set[str]):
+        super().__init__()
+        self._session = session
+        self._from_student = from_student
+        self["__builtins__"] = builtins
+        self["__name__"] = "__main__"
+        self["get_ipython"] = _FakeIPython
+
+    def __missing__(self, name):
+        if name not in self._from_student and hasattr(builtins, name):
+            raise KeyError(name)  # Python then looks in builtins
+        return self._session.student_value(name)
+
+
+class Session:
+    """The grading of one submission (one student process at a time, restarted when it dies)."""
+
+    def __init__(self, job: dict, plan: Plan, sandbox, source_nb):
+        self.job = job
+        self.plan = plan
+        self.sandbox = sandbox
+        self.timeout = float(job["timeout"])
+        self.events = list(plan.events)
+        self.completed: list[int] = []  # plan indices of student/setup cells that finished
+        self.deaths = 0  # student processes lost to a crash or a timeout
+        self.starts = 0
+        self.proc = None
+        self.ep = None
+        self.log = None
+        answer_sources = [
+            c.source
+            for c in source_nb.cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
+        ]
+        self.ns = TrustedNamespace(self, student_names(answer_sources))
+        self.base = Path(tempfile.mkdtemp(prefix="dlcourse-grade-"))
+        os.chmod(self.base, 0o711)
+
+    # ---- the student process
+    def _start(self) -> None:
+        self.starts += 1
+        work = self.base / f"work{self.starts}"
+        work.mkdir()
+        release = Path(self.job["release_dir"])
+        for folder in (Path(self.job["submission"]), release):  # assignment files win
+            for entry in folder.iterdir():
+                st = os.lstat(entry)
+                if entry.suffix == ".ipynb" or entry.name.startswith("."):
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    shutil.copyfile(entry, work / entry.name)
+                elif stat.S_ISDIR(st.st_mode):
+                    shutil.copytree(entry, work / entry.name, symlinks=True, dirs_exist_ok=True)
+        self.sandbox.prepare(work, slot=self.job["slot"])
+        r1, w1 = os.pipe()  # test process -> student
+        r2, w2 = os.pipe()  # student -> test process
+        self.log = open(self.base / f"worker{self.starts}.log", "wb")  # noqa: SIM115
+        try:
+            self.proc = self.sandbox.popen(
+                [sys.executable, "-I", str(WORKER), str(r1), str(w2)],
+                workdir=work,
+                readable=[WORKER.parent],
+                forbidden=[self.job["course_root"]],
+                slot=self.job["slot"],
+                limits=self.job["limits"],
+                pass_fds=(r1, w2),
+                stdin=subprocess.DEVNULL,
+                stdout=self.log,
+                stderr=self.log,
+            )
+        finally:
+            os.close(r1)
+            os.close(w2)
+        self.ep = _wire.Endpoint(r2, w1, "t", self._serve_student)
+        self.ep.proxy_class = _wire.StudentObject
+        self.ep.export_filter = lambda obj: callable(obj) and not isinstance(obj, type)
+
+    def _stop(self) -> None:
+        if self.proc is not None:
+            self.sandbox.kill(self.proc)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.ep is not None:
+            for fd in (self.ep.rfd, self.ep.wfd):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            self.ep.rfd = self.ep.wfd = -1
+        if self.log is not None:
+            self.log.close()
+        self.proc = self.ep = self.log = None
+
+    def close(self) -> None:
+        self._stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    def _exit_status(self) -> str:
+        if self.proc is None:
+            return "not running"
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.sandbox.kill(self.proc)
+            self.proc.wait(timeout=5)
+        return describe_exit(self.proc.returncode)
+
+    def _died(self, where: str, why: str, report: bool = True) -> None:
+        """Count a lost student process (a crash or a timeout kill) and clean up after it."""
+        self.deaths += 1
+        if report:
+            self.events.append(f"the student's Python process died {where} ({why})")
+        self._stop()
+
+    def alive(self) -> bool:
+        """Make sure a student process is running with every completed cell re-run."""
+        while self.ep is None:
+            if self.deaths >= MAX_DEATHS:
+                return False
+            self._start()
+            for idx in list(self.completed):
+                cell = self.plan.cells[idx]
+                status = self._run_in_student(cell, replay=True)
+                if status == "died":
+                    self.completed.remove(idx)
+                    break
+        return True
+
+    def _serve_student(self, ep, msg):
+        if msg.get("op") != "callback":
+            raise PermissionError("the student process may only call functions it was given")
+        fn = ep.decode(msg.get("fn"))
+        if isinstance(fn, _wire._ProxyBase) or not callable(fn):
+            raise PermissionError("not a function the tests passed in")
+        return fn(*ep.decode(msg.get("args")), **ep.decode(msg.get("kwargs")))
+
+    def student_value(self, name: str):
+        if not self.alive():
+            raise NameError(
+                f"name {name!r} is not available: the student's process died {self.deaths} times"
+            )
+        return self.ep.request("getname", name=name)
+
+    # ---- cells
+    def _run_in_student(self, cell, replay: bool = False) -> str:
+        """Run a cell in the student process: 'ok', 'error', 'timeout' or 'died'."""
+        label = f"in cell {cell.grade_id!r}" if cell.grade_id else f"in cell {cell.index + 1}"
+        self.ep.deadline = time.monotonic() + self.timeout
+        try:
+            reply = self.ep.request("run_cell", source=cell.source)
+        except _wire.Deadline:
+            self.events.append(
+                f"cell {cell.grade_id or cell.index + 1} timed out after {self.timeout:g} s"
+                + (" (while re-running it after a restart)" if replay else "")
+            )
+            self._died(label, "killed after the time limit", report=False)
+            return "timeout" if not replay else "died"
+        except _wire.ProtocolError as exc:
+            why = self._exit_status() if isinstance(exc, _wire.PeerDied) else str(exc)
+            self._died(label + (" while re-running it after a restart" if replay else ""), why)
+            return "died"
+        finally:
+            if self.ep is not None:
+                self.ep.deadline = None
+        if not replay:
+            self._record_output(cell, reply)
+        ok = isinstance(reply, dict) and reply.get("ok") is True
+        return "ok" if ok else "error"
+
+    def _record_output(self, cell, reply) -> None:
+        nbcell = self.plan.notebook.cells[cell.index]
+        if not isinstance(reply, dict):
+            return
+        out = reply.get("output") if isinstance(reply.get("output"), dict) else {}
+        text, chars = str(out.get("text", "")), int(out.get("chars", 0) or 0)
+        if chars > len(text) or len(text) > OUTPUT_SHOWN:
+            self.events.append(
+                f"output of cell {cell.grade_id or cell.index + 1} truncated "
+                f"({chars / 1e6:.1f} million characters printed)"
+            )
+            text = text[:OUTPUT_SHOWN] + "\n[... output truncated ...]\n"
+        if text:
+            nbcell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=text))
+        err = reply.get("error")
+        if isinstance(err, dict):
+            nbcell.outputs.append(
+                nbformat.v4.new_output(
+                    "error",
+                    ename=str(err.get("type", "Error"))[:100],
+                    evalue=str(err.get("msg", ""))[:2000],
+                    traceback=[str(err.get("tb", ""))[-4000:]],
+                )
+            )
+
+    def _run_trusted(self, cell) -> None:
+        """A locked setup cell: define the instructor's helpers in the test process too."""
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        try:
+            code = compile(
+                TransformerManager().transform_cell(cell.source), f"<cell {cell.grade_id}>", "exec"
+            )
+            self._with_alarm(lambda: exec(code, self.ns))
+        except BaseException as exc:  # noqa: BLE001 - reported, grading goes on
+            self.events.append(
+                f"locked cell {cell.grade_id!r} failed in the test process: "
+                f"{type(exc).__name__}: {str(exc)[:200]}"
+            )
+        for name in self.ns._from_student:
+            self.ns.pop(name, None)
+
+    def _with_alarm(self, fn):
+        old = signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, self.timeout + 1.0)
+        try:
+            return fn()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+
+    def _run_test(self, cell) -> dict:
+        hidden = hidden_line_range(cell.source)
+        filename = f"<test {cell.grade_id}>"
+        outcome = {
+            "grade_id": cell.grade_id,
+            "max_points": cell.points,
+            "points": 0.0,
+            "passed": False,
+            "message": "",
+            "hidden": hidden is not None,
+        }
+        if not self.alive():
+            outcome["message"] = (
+                f"not run: the student's Python process died {self.deaths} times before this test"
+            )
+            return outcome
+        failed_line = None
+        self.ep.deadline = time.monotonic() + self.timeout
+        shown_output = ""
+        try:
+            code = compile(cell.source, filename, "exec")
+            self._with_alarm(lambda: exec(code, self.ns))
+            outcome.update(points=cell.points, passed=True)
+        except _wire.Deadline:
+            outcome["message"] = f"timed out after {self.timeout:g} s"
+            self.events.append(f"test {cell.grade_id} timed out after {self.timeout:g} s")
+            self._died(f"in test {cell.grade_id!r}", "killed after the time limit", report=False)
+        except _wire.PeerDied:
+            why = self._exit_status()
+            outcome["message"] = f"your code crashed the Python process ({why})"
+            self._died(f"in test {cell.grade_id!r}", why)
+        except _wire.ProtocolError as exc:
+            outcome["message"] = f"your code broke the grader's connection ({exc})"
+            self._died(f"in test {cell.grade_id!r}", str(exc))
+        except BaseException as exc:  # noqa: BLE001 - any failure of a test is a failed test
+            for frame, lineno in traceback.walk_tb(exc.__traceback__):
+                if frame.f_code.co_filename == filename:
+                    failed_line = lineno
+            try:
+                text = f"{type(exc).__name__}: {exc}"
+            except Exception:  # noqa: BLE001
+                text = type(exc).__name__
+            outcome["message"] = text[:2000]
+            outcome["failed_line"] = failed_line
+        finally:
+            if self.ep is not None:
+                self.ep.deadline = time.monotonic() + 10
+                try:
+                    out = self.ep.request("output")
+                    shown_output = (
+                        str(out.get("text", ""))[:OUTPUT_SHOWN] if isinstance(out, dict) else ""
+                    )
+                except (_wire.ProtocolError, _wire.Deadline):
+                    self._died(f"after test {cell.grade_id!r}", "did not answer")
+                finally:
+                    if self.ep is not None:
+                        self.ep.deadline = None
+        in_hidden = hidden is not None and (
+            failed_line is None or hidden[0] <= failed_line <= hidden[1]
+        )
+        outcome["failed_in_hidden"] = (not outcome["passed"]) and in_hidden
+        show = self.job.get("show_hidden", False)
+        nbcell = self.plan.notebook.cells[cell.index]
+        if hidden is not None and not show:
+            if not outcome["passed"] and in_hidden:
+                outcome["message"] = "a hidden test failed" + (
+                    f" ({outcome['message']})" if "timed out" in outcome["message"] else ""
+                )
+        if shown_output and (hidden is None or show):
+            nbcell.outputs.append(
+                nbformat.v4.new_output("stream", name="stdout", text=shown_output)
+            )
+        if outcome["passed"]:
+            nbcell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text="passed\n"))
+        else:
+            nbcell.outputs.append(
+                nbformat.v4.new_output(
+                    "error", ename="TestFailed", evalue=outcome["message"], traceback=[]
+                )
+            )
+        return outcome
+
+    def run(self) -> list[dict]:
+        tests = []
+        for cell in self.plan.cells:
+            if cell.kind in ("student", "setup"):
+                if self.alive():
+                    status = self._run_in_student(cell)
+                    if status in ("ok", "error"):
+                        self.completed.append(cell.index)
+                else:
+                    self.plan.notebook.cells[cell.index].outputs.append(
+                        nbformat.v4.new_output(
+                            "stream", name="stderr", text="not run: the process died too often\n"
+                        )
+                    )
+                if cell.kind == "setup":
+                    self._run_trusted(cell)
+            elif cell.kind == "test":
+                tests.append(self._run_test(cell))
+        return tests
+
+
+def grade(job: dict, sandbox) -> dict:
+    """Grade one submission described by ``job``; never raises for a student's fault."""
+    started = time.monotonic()
+    source_path = Path(job["source"])
+    source_nb = nbformat.read(source_path, as_version=4)
+    release_nb = nbformat.read(job["release"], as_version=4)
+    result = {"status": "graded", "reason": "", "events": [], "tests": [], "answered": {}}
+    try:
+        student_nb, events = read_submission(Path(job["submission"]), source_path.name)
+    except Ungradable as exc:
+        result.update(status="ungradable", reason=str(exc))
+        return result
+    plan = merge(source_nb, release_nb, student_nb)
+    plan.events[:0] = events
+    session = Session(job, plan, sandbox, source_nb)
+    try:
+        result["tests"] = session.run()
+    finally:
+        session.close()
+    if not job.get("show_hidden", False):  # the stored notebook is what feedback shows
+        for cell in plan.cells:
+            if cell.kind == "test":
+                nbcell = plan.notebook.cells[cell.index]
+                nbcell.source = strip_hidden_tests(cell.source)
+    result["events"] = session.events
+    result["answered"] = plan.answered
+    faults = [e for e in session.events if "timed out" in e or "died" in e]
+    result["reason"] = "; ".join(faults)[:1000]
+    result["notebook"] = nbformat.writes(plan.notebook)
+    result["elapsed"] = time.monotonic() - started
+    return result
+
+
+def main() -> None:
+    """Serve jobs: one JSON object per line on stdin, one result per line on stdout."""
+    from .sandbox import Limits, Sandbox
+
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # whatever test code prints must not corrupt the result stream
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+    sandboxes: dict[str, object] = {}
+    for line in sys.stdin:
+        job = json.loads(line)
+        policy = job.get("sandbox", "auto")
+        if policy not in sandboxes:
+            sandboxes[policy] = Sandbox.detect(policy=policy)
+        job["limits"] = Limits(**job.get("limits", {}))
+        try:
+            result = grade(job, sandboxes[policy])
+        except Exception:  # noqa: BLE001 - a grader bug: reported for this student only
+            result = {
+                "status": "ungradable",
+                "reason": "internal grader error (see the grading log)",
+                "events": [],
+                "tests": [],
+                "log": traceback.format_exc()[-4000:],
+            }
+        out.write(json.dumps(result) + "\n")
+        out.flush()
+
+
+if __name__ == "__main__":
+    main()
