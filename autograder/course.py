@@ -160,6 +160,8 @@ class Course:
         """The grading ledger (status of each submission), in the gradebook's database."""
         from .ledger import Ledger
 
+        with self.gradebook():  # nbgrader must create a new database first (its migrations)
+            pass
         return Ledger(self.db_url)
 
     # -- operations --------------------------------------------------------------------------

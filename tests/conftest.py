@@ -47,3 +47,6 @@ def need_system_package(binaries: list[str], debian_packages: list[str]) -> None
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+from .postgres import postgres_db_url, postgres_url  # noqa: E402, F401
