@@ -119,6 +119,16 @@ class Course:
 
         return Gradebook(self.db_url)
 
+    def _in_gradebook(self, assignment: str) -> bool:
+        from nbgrader.api import MissingEntry
+
+        with self.gradebook() as gb:
+            try:
+                gb.find_assignment(assignment)
+            except MissingEntry:
+                return False
+        return True
+
     def _check_assignment(self, assignment: str) -> None:
         if not (self.root / "source" / assignment).is_dir():
             known = ", ".join(self.assignments()) or "none"
@@ -203,7 +213,7 @@ class Course:
             raise ValueError(
                 f"The 'sandbox' argument must be 'auto', 'strict' or 'off'. Got {sandbox!r}."
             )
-        if not (self.root / "release" / assignment).is_dir():
+        if not (self.root / "release" / assignment).is_dir() or not self._in_gradebook(assignment):
             self.release(assignment)  # also records the assignment's cells in the gradebook
         return run_autograde(
             self,

@@ -324,8 +324,9 @@ def merge(source, release, student) -> Plan:
         new = copy.deepcopy(src)
         if new.cell_type == "code":
             new.outputs, new.execution_count = [], None
-        given = release_by_id.get(gid, src)  # what the student received (no hidden tests)
-        if _text(cell.get("source")).strip() != _text(given.get("source")).strip() or (
+        given = _text(release_by_id.get(gid, src).get("source")).strip()  # as handed out
+        submitted = _text(cell.get("source")).strip()
+        if submitted not in (given, _text(src.source).strip()) or (
             cell.get("cell_type") != src.cell_type
         ):
             what = "test cell" if meta.get("grade") else "locked cell"

@@ -8,7 +8,7 @@ import sys
 
 from . import print_table
 
-MODULES = ["bench_autograd", "bench_notebooks"]
+MODULES = ["bench_autograd", "bench_notebooks", "bench_grading"]
 
 
 def main() -> int:
