@@ -23,6 +23,12 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24" 
 	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev]"
+	@# bubblewrap sandboxes student code when grading (autograder/sandbox.py); best effort.
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+	    { apt-get update -qq && apt-get install -y -qq bubblewrap; } >/dev/null 2>&1; } || \
+	  echo "WARNING: bwrap not found: grading will run student code WITHOUT a sandbox." \
+	       "Install Debian's bubblewrap (as root: apt-get install bubblewrap)."; }
 	@touch $(STAMP)
 
 venv: $(STAMP)

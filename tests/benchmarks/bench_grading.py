@@ -38,7 +38,9 @@ def _make_course(base: Path) -> Path:
     source = nbformat.read(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     release = nbformat.read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     half = copy.deepcopy(release)
-    answers = [i for i, c in enumerate(source.cells) if c.metadata.get("nbgrader", {}).get("solution")]
+    answers = [
+        i for i, c in enumerate(source.cells) if c.metadata.get("nbgrader", {}).get("solution")
+    ]
     for i in answers[: len(answers) // 2]:
         gid = source.cells[i].metadata["nbgrader"]["grade_id"]
         for j, c in enumerate(half.cells):
