@@ -140,6 +140,13 @@ def run_autograde(
 
     from .course import GradeResult
 
+    from .sandbox import Sandbox
+
+    box = Sandbox.detect(sandbox)  # here, so that a warning or a refusal reaches the instructor
+    if progress:
+        print(
+            f"sandbox: {box.mode}" + (f" ({box.problem})" if box.problem else ""), file=sys.stderr
+        )
     nb_name = course.notebook_name(assignment)
     source_path = course.root / "source" / assignment / nb_name
     source_nb = nbformat.read(source_path, as_version=4)
