@@ -80,14 +80,18 @@ def acquire_slot(preferred: int = 0, slots: int = 1000) -> tuple[int, int]:
 
 
 def describe_exit(code: int | None) -> str:
+    """'exit code N' or 'signal SIGSEGV' (bwrap reports a child killed by S as 128 + S)."""
+    from .sandbox import Sandbox
+
     if code is None:
         return "still running"
-    if code < 0:
-        try:
-            return f"signal {signal.Signals(-code).name}"
-        except ValueError:
-            return f"signal {-code}"
-    return f"exit code {code}"
+    sig = Sandbox.signal_of(code)
+    if sig is None:
+        return f"exit code {code}"
+    try:
+        return f"signal {signal.Signals(sig).name}"
+    except ValueError:
+        return f"signal {sig}"
 
 
 class _FakeIPython:

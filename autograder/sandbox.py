@@ -1,0 +1,728 @@
+"""Run one untrusted process (a student's code) isolated from the rest of the machine.
+
+Three modes, picked by :meth:`Sandbox.detect`:
+
+``bwrap+setpriv`` (running as root, bubblewrap works)
+    ``bwrap`` without a user namespace builds a private mount/PID/network/IPC/UTS namespace with
+    a minimal read-only filesystem (system libraries, the Python installation and its import
+    paths, the paths the caller lists) plus the work directory, read-write; inside, ``setpriv``
+    drops to the unprivileged uid ``60000 + slot`` with no capabilities and ``no_new_privs``.
+``bwrap-userns`` (not root, unprivileged user namespaces work)
+    The same namespaces inside a user namespace; the student keeps the instructor's uid.
+``rlimits-only`` (no working bubblewrap, or ``policy="off"``)
+    Only resource limits: no filesystem, network or process isolation.
+
+Resource limits (:class:`Limits`) are rlimits set in the child before ``exec``; they are
+inherited through ``bwrap`` and ``setpriv``. Wall time is the caller's job (kill on timeout with
+:meth:`Sandbox.kill`).
+
+Example::
+
+    sb = Sandbox.detect(policy="auto")
+    sb.prepare(workdir, slot=0)
+    proc = sb.popen([sys.executable, "worker.py"], workdir=workdir, readable=[worker],
+                    forbidden=[course_root], slot=0, limits=Limits(memory_mb=4096))
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+__all__ = ["BASE_UID", "MAX_SLOTS", "Limits", "Sandbox", "default_readable"]
+
+logger = logging.getLogger("autograder")
+
+BWRAP_ROOT = "bwrap+setpriv"
+BWRAP_USERNS = "bwrap-userns"
+RLIMITS_ONLY = "rlimits-only"
+MODES = (BWRAP_ROOT, BWRAP_USERNS, RLIMITS_ONLY)
+POLICIES = ("auto", "strict", "off")
+
+#: Slot ``n`` runs as uid/gid ``BASE_UID + n`` in the ``bwrap+setpriv`` mode.
+BASE_UID = 60000
+MAX_SLOTS = 1000
+#: Environment variable naming the bwrap binary (tests point it at a missing file).
+BWRAP_ENV = "DLCOURSE_SANDBOX_BWRAP"
+
+_MB = 1024 * 1024
+_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+_ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone")
+_POPEN_RESERVED = frozenset(
+    {"preexec_fn", "start_new_session", "process_group", "cwd", "user", "group", "extra_groups"}
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one sandboxed process tree (rlimits, inherited by its children).
+
+    Parameters
+    ----------
+    cpu_seconds : int
+        CPU time per process (RLIMIT_CPU): SIGXCPU, then SIGKILL one second later.
+    memory_mb : int
+        Address space per process (RLIMIT_AS): allocations beyond it raise ``MemoryError``.
+    processes : int
+        Processes and threads of the sandbox (RLIMIT_NPROC); enforced per sandbox only with a
+        dedicated uid (``bwrap+setpriv``) or inside a user namespace (``bwrap-userns``).
+    file_size_mb : int
+        Largest file the process may write (RLIMIT_FSIZE): larger writes fail with EFBIG.
+    open_files : int
+        Open file descriptors per process (RLIMIT_NOFILE).
+    """
+
+    cpu_seconds: int = 600
+    memory_mb: int = 4096
+    processes: int = 64
+    file_size_mb: int = 64
+    open_files: int = 256
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"Limits.{f.name} must be a positive integer, got {value!r}")
+
+    def rlimits(self) -> dict[int, tuple[int, int]]:
+        """The ``resource.setrlimit`` arguments, ``{resource: (soft, hard)}``."""
+        return {
+            resource.RLIMIT_CPU: (self.cpu_seconds, self.cpu_seconds + 1),
+            resource.RLIMIT_AS: (self.memory_mb * _MB,) * 2,
+            resource.RLIMIT_NPROC: (self.processes,) * 2,
+            resource.RLIMIT_FSIZE: (self.file_size_mb * _MB,) * 2,
+            resource.RLIMIT_NOFILE: (self.open_files,) * 2,
+        }
+
+
+# --- paths -------------------------------------------------------------------------------------
+
+
+def _forms(path: str | os.PathLike) -> set[Path]:
+    """``path`` as given (absolute, normalised) and with every symlink resolved."""
+    absolute = Path(os.path.abspath(path))
+    return {absolute, Path(os.path.realpath(absolute))}
+
+
+def _overlap(path: str | os.PathLike, forbidden: Iterable[str | os.PathLike]) -> Path | None:
+    """The first forbidden path that ``path`` is inside of or contains, else ``None``."""
+    mine = _forms(path)
+    for bad in forbidden:
+        for b in _forms(bad):
+            if any(p == b or p.is_relative_to(b) or b.is_relative_to(p) for p in mine):
+                return Path(bad)
+    return None
+
+
+def _editable_dirs() -> list[str]:
+    """Package directories of setuptools editable installs (not on ``sys.path`` themselves)."""
+    dirs = []
+    for finder in sys.meta_path:
+        module = sys.modules.get(getattr(finder, "__module__", "") or "")
+        if module is not None and module.__name__.startswith("__editable__"):
+            mapping = getattr(module, "MAPPING", None)
+            if isinstance(mapping, dict):
+                dirs += [str(d) for d in mapping.values()]
+    return dirs
+
+
+def default_readable(forbidden: Iterable[str | os.PathLike] = ()) -> list[Path]:
+    """Directories the sandboxed Python needs to read, minus any that overlap ``forbidden``.
+
+    That is ``sys.base_prefix``, ``sys.prefix``, the directory of the real interpreter binary,
+    every existing absolute ``sys.path`` entry and the package directories of editable installs.
+    Left out: a candidate inside a forbidden path or containing one (``/work/main`` contains the
+    course folder ``/work/main/course``), the script directory or working directory that Python
+    put first on ``sys.path``, and world-writable directories such as ``/tmp``.
+
+    Parameters
+    ----------
+    forbidden : iterable of path-like
+        Paths the student must not see, e.g. the course root.
+
+    Returns
+    -------
+    list of Path
+        Sorted absolute paths, none inside another.
+    """
+    forbidden = list(forbidden)
+    path = sys.path
+    if path and not (sys.flags.safe_path or sys.flags.isolated):
+        path = path[1:]  # the script's directory or the cwd: the grader's, not the student's
+    candidates = [
+        sys.base_prefix,
+        sys.prefix,
+        os.path.dirname(os.path.realpath(sys.executable)),
+        *path,
+        *_editable_dirs(),
+    ]
+    kept = set()
+    for c in candidates:
+        if not c or not os.path.isabs(c) or not os.path.exists(c):
+            continue
+        if (bad := _overlap(c, forbidden)) is not None:
+            logger.debug("sandbox: not binding %s (overlaps forbidden %s)", c, bad)
+        elif os.stat(c).st_mode & 0o002:
+            logger.debug("sandbox: not binding world-writable %s", c)
+        else:
+            kept |= _forms(c)
+    return _outermost(kept)
+
+
+def _outermost(paths: Iterable[Path]) -> list[Path]:
+    result: list[Path] = []
+    for p in sorted(set(paths)):
+        if not any(p.is_relative_to(q) for q in result):
+            result.append(p)
+    return result
+
+
+def _bind_dest(path: Path) -> Path:
+    """Where to mount ``path`` in the sandbox: its parents resolved, its own name kept."""
+    return Path(os.path.realpath(path.parent)) / path.name
+
+
+# --- the sandbox -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Probe:
+    mode: str | None
+    problem: str
+    features: frozenset[str]
+
+
+_probe_cache: dict[tuple[str | None, int], _Probe] = {}
+_probe_lock = threading.Lock()
+
+
+class Sandbox:
+    """Runs one untrusted process tree per call to :meth:`popen` (see the module docstring).
+
+    Get one with :meth:`detect`; construct directly only to force a mode in tests.
+    """
+
+    def __init__(
+        self,
+        mode: str,
+        *,
+        bwrap: str | None = None,
+        features: Iterable[str] = (),
+        problem: str = "",
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown sandbox mode {mode!r}; expected one of {MODES}")
+        if mode != RLIMITS_ONLY and not bwrap:
+            raise ValueError(f"sandbox mode {mode!r} needs the path of the bwrap binary")
+        self.mode = mode
+        self.bwrap = bwrap
+        self.setpriv = shutil.which("setpriv")
+        self.prlimit = shutil.which("prlimit")
+        self.features = frozenset(features)
+        #: Why the better modes were not available (empty when none was tried or needed).
+        self.problem = problem
+
+    def __repr__(self) -> str:
+        return f"Sandbox(mode={self.mode!r})"
+
+    # -- detection --
+
+    @classmethod
+    def detect(cls, policy: str = "auto", *, bwrap: str | None = None) -> Sandbox:
+        """The most isolated sandbox that works on this machine.
+
+        Parameters
+        ----------
+        policy : {"auto", "strict", "off"}
+            ``"auto"`` falls back to ``rlimits-only`` with a loud ``RuntimeWarning`` (and a log
+            warning) when bubblewrap does not work; ``"strict"`` raises ``RuntimeError``
+            instead; ``"off"`` selects ``rlimits-only`` silently (debugging, benchmarks).
+        bwrap : str, optional
+            The bwrap binary; default ``$DLCOURSE_SANDBOX_BWRAP`` or ``bwrap`` on ``PATH``.
+
+        Notes
+        -----
+        bwrap can be installed and still not work (e.g. in some containers), so the first call
+        runs ``python -c pass`` in each candidate mode; the outcome is cached per process.
+        """
+        if policy not in POLICIES:
+            raise ValueError(f"sandbox policy must be one of {POLICIES}, got {policy!r}")
+        if policy == "off":
+            return cls(RLIMITS_ONLY)
+        bwrap = bwrap or os.environ.get(BWRAP_ENV) or shutil.which("bwrap")
+        key = (bwrap, os.geteuid())
+        with _probe_lock:
+            if key not in _probe_cache:
+                _probe_cache[key] = _probe(bwrap)
+            probe = _probe_cache[key]
+        if probe.mode is not None:
+            return cls(probe.mode, bwrap=bwrap, features=probe.features)
+        message = (
+            f"No working sandbox for student code ({probe.problem}). Falling back to "
+            "'rlimits-only': student code runs as the instructor with only CPU/memory/file-size/"
+            "open-file limits, and NOTHING ELSE IS ENFORCED: it can read the course folder "
+            "(solutions, hidden tests, gradebook, other students' submissions), write anywhere "
+            "the instructor can, use the network, see and signal other processes, and escape "
+            "the process limit. Fix: install Debian's bubblewrap (`apt-get install bubblewrap`; "
+            "`make venv` does it when run as root) and, when not root, allow unprivileged user "
+            "namespaces. Use policy='off' to run without a sandbox on purpose."
+        )
+        if policy == "strict":
+            raise RuntimeError(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+        logger.warning(message)
+        return cls(RLIMITS_ONLY, problem=probe.problem)
+
+    # -- running --
+
+    def uid(self, slot: int = 0) -> int:
+        """The uid that the student's processes run as in ``slot``."""
+        _check_slot(slot)
+        return BASE_UID + slot if self.mode == BWRAP_ROOT else os.getuid()
+
+    def prepare(self, workdir: str | os.PathLike, slot: int = 0) -> Path:
+        """Create ``workdir`` (mode 0700) and give it, recursively, to the slot's uid.
+
+        ``workdir`` should be a fresh directory outside the course; files copied into it before
+        this call become the student's. Returns its resolved path.
+        """
+        workdir = Path(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        workdir = workdir.resolve()
+        uid = self.uid(slot)
+        if self.mode == BWRAP_ROOT:
+            for top, dirs, files in os.walk(workdir):
+                for name in (*dirs, *files):
+                    os.lchown(os.path.join(top, name), uid, uid)
+            os.chown(workdir, uid, uid)
+        workdir.chmod(0o700)
+        return workdir
+
+    def popen(
+        self,
+        argv: Sequence[str | os.PathLike],
+        *,
+        workdir: str | os.PathLike,
+        readable: Iterable[str | os.PathLike] = (),
+        forbidden: Iterable[str | os.PathLike] = (),
+        slot: int = 0,
+        limits: Limits | None = None,
+        env: Mapping[str, str] | None = None,
+        pass_fds: Sequence[int] = (),
+        **popen_kwargs,
+    ) -> subprocess.Popen:
+        """Start ``argv`` in the sandbox; returns the ``Popen`` of the outermost process.
+
+        Parameters
+        ----------
+        argv : sequence of str
+            The command, e.g. ``[sys.executable, worker]``; its interpreter must be readable.
+        workdir : path-like
+            The only writable directory (cwd, ``HOME``, ``TMPDIR``); :meth:`prepare` it first.
+        readable : iterable of path-like
+            Extra read-only paths (e.g. the worker script), besides :func:`default_readable`.
+        forbidden : iterable of path-like
+            Paths the student must never see (the course root): default readable paths that
+            overlap them are skipped, and ``readable`` or ``workdir`` overlapping them is an
+            error.
+        slot : int
+            Parallel slot, ``0 <= slot < MAX_SLOTS``; one running sandbox per slot.
+        limits : Limits, optional
+            Resource limits; default ``Limits()``.
+        env : mapping, optional
+            Variables added to the scrubbed environment.
+        pass_fds : sequence of int
+            File descriptors inherited by the sandboxed process (as in ``subprocess.Popen``).
+        **popen_kwargs
+            Passed to ``subprocess.Popen`` (``stdout``, ``stderr``, ``text``...); ``stdin``
+            defaults to ``DEVNULL``.
+
+        Notes
+        -----
+        The limits are applied by a ``preexec_fn``, which Python documents as unsafe when other
+        threads hold locks at ``fork`` time; start sandboxes from one thread.
+        In the bwrap modes the return code of a process killed by signal ``S`` is ``128 + S``
+        (see :meth:`signal_of`).
+        """
+        if reserved := _POPEN_RESERVED & popen_kwargs.keys():
+            raise TypeError(f"Sandbox.popen() sets {sorted(reserved)} itself")
+        _check_slot(slot)
+        limits = limits or Limits()
+        forbidden = list(forbidden)
+        workdir = Path(os.path.realpath(workdir))
+        if not workdir.is_dir():
+            raise ValueError(f"sandbox workdir {workdir} does not exist; call prepare() first")
+        if (bad := _overlap(workdir, forbidden)) is not None:
+            raise ValueError(f"sandbox workdir {workdir} overlaps forbidden path {bad}")
+        extra = []
+        for path in readable:
+            path = Path(os.path.abspath(path))
+            if not path.exists():
+                raise ValueError(f"readable path {path} does not exist")
+            if (bad := _overlap(path, forbidden)) is not None:
+                raise ValueError(f"readable path {path} overlaps forbidden path {bad}")
+            extra.append(path)
+
+        full_env = {
+            "PATH": f"{os.path.dirname(os.path.abspath(sys.executable))}:/usr/bin:/bin",
+            "HOME": str(workdir),
+            "TMPDIR": str(workdir),
+            "LANG": "C.UTF-8",
+            "PYTHONNOUSERSITE": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": str(workdir / ".matplotlib"),
+            **(env or {}),
+        }
+        argv = [os.fspath(a) for a in argv]
+        rlimits = limits.rlimits()
+        popen_kwargs.setdefault("stdin", subprocess.DEVNULL)
+        if self.mode == RLIMITS_ONLY:
+            if os.geteuid() == 0:  # root ignores RLIMIT_NPROC; nothing to set
+                del rlimits[resource.RLIMIT_NPROC]
+            else:  # counted against all the instructor's processes: allow that many more
+                soft = _tasks_of(os.getuid()) + limits.processes
+                rlimits[resource.RLIMIT_NPROC] = (soft, soft)
+            return subprocess.Popen(
+                argv,
+                cwd=workdir,
+                env=full_env,
+                pass_fds=pass_fds,
+                start_new_session=True,
+                preexec_fn=_limiter(rlimits),
+                **popen_kwargs,
+            )
+
+        data_fds: list[int] = []
+        try:
+            command = self._bwrap_command(argv, workdir, extra, forbidden, slot, limits, data_fds)
+            if self.mode == BWRAP_USERNS:  # set inside the user namespace: counts its tasks only
+                del rlimits[resource.RLIMIT_NPROC]
+            return subprocess.Popen(
+                command,
+                env=full_env,
+                pass_fds=(*pass_fds, *data_fds),
+                start_new_session=True,
+                preexec_fn=_limiter(rlimits),
+                **popen_kwargs,
+            )
+        finally:
+            for fd in data_fds:
+                os.close(fd)
+
+    def _bwrap_command(
+        self,
+        argv: list[str],
+        workdir: Path,
+        extra: list[Path],
+        forbidden: list,
+        slot: int,
+        limits: Limits,
+        data_fds: list[int],
+    ) -> list[str]:
+        uid = self.uid(slot)
+        gid = uid if self.mode == BWRAP_ROOT else os.getgid()
+        cmd = [self.bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
+        cmd += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
+        cmd += ["--hostname", "sandbox"]
+        if self.mode == BWRAP_USERNS:
+            cmd += ["--unshare-user"]
+            if "--disable-userns" in self.features:
+                cmd += ["--disable-userns"]
+
+        binds: dict[Path, Path] = {}  # destination -> source, read-only
+        links: dict[Path, str] = {}  # destination -> target
+        for path in [*map(Path, _SYSTEM_DIRS), *(Path("/etc", name) for name in _ETC_FILES)]:
+            if path.is_symlink():
+                links[path] = os.readlink(path)
+            elif path.exists():
+                binds[path] = path
+        for path in [*default_readable(forbidden), *extra]:
+            binds.setdefault(_bind_dest(path), path)
+            binds.setdefault(Path(os.path.realpath(path)), path)
+        bound = _outermost(binds)
+        made = {Path("/")}
+
+        def make_parents(dest: Path) -> None:
+            # Without these, bwrap copies the host's modes: uid U could not traverse /root.
+            for parent in reversed(dest.parents):
+                if parent not in made and not any(parent.is_relative_to(b) for b in bound):
+                    cmd.extend(["--perms", "0755", "--dir", str(parent)])
+                    made.add(parent)
+
+        for dest, target in links.items():
+            make_parents(dest)
+            cmd += ["--symlink", target, str(dest)]
+        cmd += ["--proc", "/proc", "--dev", "/dev"]
+        cmd += ["--perms", "1777"]
+        if "--size" in self.features:  # /dev/shm is RAM, not counted by RLIMIT_AS
+            cmd += ["--size", str(limits.file_size_mb * _MB)]
+        cmd += ["--tmpfs", "/dev/shm", "--perms", "0755", "--dir", "/tmp"]
+        made.add(Path("/tmp"))
+        for dest in bound:
+            make_parents(dest)
+            cmd += ["--ro-bind", str(binds[dest]), str(dest)]
+        home = str(workdir)
+        for name, text in {
+            "passwd": f"root:x:0:0:root:/root:/usr/sbin/nologin\n"
+            f"student:x:{uid}:{gid}:student:{home}:/bin/sh\n"
+            "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+            "group": f"root:x:0:\nstudent:x:{gid}:\nnogroup:x:65534:\n",
+            "hosts": "127.0.0.1 localhost\n::1 localhost\n",
+        }.items():
+            dest = Path("/etc", name)
+            make_parents(dest)
+            cmd += ["--perms", "0644", "--ro-bind-data", str(_data_fd(text, data_fds)), str(dest)]
+        make_parents(workdir)
+        cmd += ["--bind", home, home, "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", home]
+        cmd += ["--"]
+        if self.mode == BWRAP_ROOT:
+            cmd += [self.setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
+            cmd += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+        elif self.prlimit:
+            cmd += [self.prlimit, f"--nproc={limits.processes}:{limits.processes}"]
+        return [*cmd, *argv]
+
+    def kill(self, proc: subprocess.Popen) -> None:
+        """Kill every process the sandboxed command started and reap ``proc``; never raises."""
+        try:
+            # bwrap's child is the PID namespace's init: when it dies the kernel kills every
+            # process in the namespace, and bwrap reaps it and exits. Kill it first, then bwrap
+            # (and, without bwrap, the process group: start_new_session made pgid == pid).
+            # Until ``proc`` is reaped its pid (and process group id) cannot be reused.
+            running = proc.poll() is None
+            inner = _children(proc.pid) if running and self.mode != RLIMITS_ONLY else []
+            for pid in inner:
+                with _suppress():
+                    os.kill(pid, signal.SIGKILL)
+            if inner:
+                with _suppress():
+                    proc.wait(timeout=1)
+            # Without bwrap the student's children may outlive it in its process group.
+            if proc.poll() is None or self.mode == RLIMITS_ONLY:
+                with _suppress():
+                    os.killpg(proc.pid, signal.SIGKILL)
+            with _suppress():
+                proc.wait(timeout=10)
+            # The namespace's init turns zombie (or is reaped) only once the kernel has killed
+            # and reaped every other process in it: wait for that, so that nothing outlives kill().
+            deadline = time.monotonic() + 10
+            while (alive := [pid for pid in inner if _alive(pid)]) and time.monotonic() < deadline:
+                time.sleep(0.005)
+            if alive:
+                logger.warning("sandbox: PID namespace init %s survived kill()", alive)
+        except Exception:  # kill() is called from error paths: never raise
+            logger.exception("sandbox: kill() failed")
+
+    # -- reporting --
+
+    @staticmethod
+    def signal_of(returncode: int | None) -> int | None:
+        """The signal that killed the sandboxed process, from a ``Popen.returncode``.
+
+        Direct children report ``-S``; bwrap reports ``128 + S`` (indistinguishable from a
+        process that called ``exit(128 + S)``).
+        """
+        if returncode is None:
+            return None
+        if returncode < 0:
+            return -returncode
+        if 128 < returncode < 128 + signal.NSIG:
+            return returncode - 128
+        return None
+
+    def describe(self, limits: Limits | None = None) -> str:
+        """What is and is not enforced in this mode, one line per protection."""
+        lim = limits or Limits()
+        isolated = self.mode != RLIMITS_ONLY
+        root = self.mode == BWRAP_ROOT
+        yes, no = "enforced", "NOT ENFORCED"
+        if root:
+            nproc = f"{yes} (RLIMIT_NPROC {lim.processes} for the slot's uid; threads count)"
+        elif self.mode == BWRAP_USERNS and self.prlimit:
+            nproc = f"{yes} (RLIMIT_NPROC {lim.processes}, counted inside the user namespace)"
+        elif self.mode == BWRAP_USERNS:
+            nproc = f"{no} (prlimit, from Debian's util-linux, not found)"
+        elif os.geteuid() == 0:
+            nproc = f"{no} (root ignores RLIMIT_NPROC)"
+        else:
+            nproc = (
+                "approximate (RLIMIT_NPROC counts all the instructor's processes: set to those "
+                f"running + {lim.processes})"
+            )
+        lines = [
+            f"sandbox mode: {self.mode}" + (f" ({self.problem})" if self.problem else ""),
+            "  network: " + (f"{yes} (own network namespace, loopback only)" if isolated else no),
+            "  filesystem: "
+            + (
+                f"{yes} (visible, read-only: the system, the Python installation and import "
+                "paths and the readable paths, never the forbidden ones such as the course "
+                f"folder; writable: the workdir only, plus a private {lim.file_size_mb} MB "
+                "/dev/shm)"
+                if isolated
+                else f"{no} (reads and writes whatever the instructor can)"
+            ),
+            "  other processes: "
+            + (f"{yes} (invisible: own PID namespace)" if isolated else f"{no} (visible)"),
+            "  unprivileged uid: "
+            + (
+                f"{yes} (uid {BASE_UID}+slot, no capabilities, no_new_privs)"
+                if root
+                else f"{no} (runs as the instructor's uid {os.getuid()}"
+                + (" inside a user namespace, without capabilities)" if isolated else ")")
+            ),
+            f"  cpu time: {yes} (RLIMIT_CPU {lim.cpu_seconds} s per process)",
+            f"  memory: {yes} (RLIMIT_AS {lim.memory_mb} MB address space per process)",
+            f"  processes: {nproc}",
+            f"  file size: {yes} (RLIMIT_FSIZE {lim.file_size_mb} MB per file)",
+            f"  open files: {yes} (RLIMIT_NOFILE {lim.open_files} per process)",
+            "  not covered: wall time (the caller's timeout), total disk use of the workdir, "
+            "CPU time summed over processes, kernel attack surface (no seccomp)",
+        ]
+        return "\n".join(lines)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _check_slot(slot: int) -> None:
+    if isinstance(slot, bool) or not isinstance(slot, int) or not 0 <= slot < MAX_SLOTS:
+        raise ValueError(f"sandbox slot must be an integer in [0, {MAX_SLOTS}), got {slot!r}")
+
+
+def _limiter(rlimits: dict[int, tuple[int, int]]) -> Callable[[], None]:
+    """A ``preexec_fn`` setting ``rlimits`` (capped at the current hard limits)."""
+    capped = []
+    for res, (soft, hard) in rlimits.items():
+        current = resource.getrlimit(res)[1]
+        if current != resource.RLIM_INFINITY:
+            soft, hard = min(soft, current), min(hard, current)
+        capped.append((res, (soft, hard)))
+
+    def preexec() -> None:
+        for res, value in capped:
+            resource.setrlimit(res, value)
+        # An ignored SIGXFSZ survives exec: oversized writes fail with EFBIG instead of killing.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    return preexec
+
+
+def _data_fd(text: str, fds: list[int]) -> int:
+    """A pipe read end holding ``text`` (for bwrap's ``--ro-bind-data``)."""
+    r, w = os.pipe()
+    fds.append(r)
+    try:
+        os.write(w, text.encode())  # far below the pipe buffer: does not block
+    finally:
+        os.close(w)
+    return r
+
+
+class _suppress:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, value, tb) -> bool:
+        return kind is not None and issubclass(kind, (OSError, subprocess.TimeoutExpired))
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
+def _pids_of(uid: int) -> list[int]:
+    """Live processes whose owner is ``uid``."""
+    pids = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid and _alive(int(entry.name)):
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
+def _tasks_of(uid: int) -> int:
+    """Threads of all processes of ``uid`` (what RLIMIT_NPROC counts)."""
+    count = 0
+    for pid in _pids_of(uid):
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("Threads:"):
+                    count += int(line.split()[1])
+        except (OSError, ValueError):
+            pass
+    return count
+
+
+def _probe(bwrap: str | None) -> _Probe:
+    """Find the best sandbox mode that runs ``python -c pass`` here."""
+    if not bwrap or not os.access(bwrap, os.X_OK):
+        return _Probe(None, f"bwrap not found at {bwrap or 'PATH'}", frozenset())
+    try:
+        help_text = subprocess.run(
+            [bwrap, "--help"], capture_output=True, text=True, timeout=30
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        return _Probe(None, f"{bwrap} --help failed: {exc}", frozenset())
+    features = frozenset(opt for opt in ("--disable-userns", "--size") if opt in help_text)
+    modes = [BWRAP_USERNS]
+    problems = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv"):
+            modes.insert(0, BWRAP_ROOT)
+        else:
+            problems.append(f"{BWRAP_ROOT}: setpriv not found (Debian's util-linux)")
+    for mode in modes:
+        sandbox = Sandbox(mode, bwrap=bwrap, features=features)
+        with tempfile.TemporaryDirectory(prefix="dlcourse-sandbox-probe-") as tmp:
+            workdir = sandbox.prepare(Path(tmp, "work"))
+            try:
+                proc = sandbox.popen(
+                    [sys.executable, "-I", "-c", "pass"],
+                    workdir=workdir,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )
+                _, err = proc.communicate(timeout=60)
+            except (OSError, subprocess.SubprocessError) as exc:
+                if isinstance(exc, subprocess.TimeoutExpired):
+                    sandbox.kill(proc)
+                problems.append(f"{mode}: {exc}")
+                continue
+            if proc.returncode == 0:
+                return _Probe(mode, "", features)
+            text = err.decode(errors="replace").strip()[-500:]
+            problems.append(f"{mode}: exit status {proc.returncode}: {text}")
+    return _Probe(None, "; ".join(problems), features)
