@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import copy
 import csv
+import html
 import io
+import re
 import shutil
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -21,42 +22,13 @@ from autograder.cli import main as cli_main
 from autograder.course import Course
 
 from .conftest import ROOT
+from .nbtasks import auto_points, meta, submit
+from .nbtasks import tasks as task_list
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "course" / "source").iterdir() if p.is_dir())
 CELL_TIMEOUT = 20  # seconds; an honest cell of our assignments takes well under this
-
-
-def _meta(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
-
-
-def _tasks(nb) -> list[dict]:
-    """Autograded tasks in order: each solution code cell with the grade cells that follow it."""
-    tasks: list[dict] = []
-    for i, cell in enumerate(nb.cells):
-        m = _meta(cell)
-        if cell.cell_type == "code" and m.get("solution"):
-            tasks.append({"solution_index": i, "grade_ids": [], "points": 0.0})
-        elif cell.cell_type == "code" and m.get("grade") and not m.get("solution") and tasks:
-            tasks[-1]["grade_ids"].append(m["grade_id"])
-            tasks[-1]["points"] += float(m.get("points", 0))
-    return tasks
-
-
-def _auto_points(nb) -> float:
-    return sum(
-        float(_meta(c).get("points", 0))
-        for c in nb.cells
-        if c.cell_type == "code" and _meta(c).get("grade") and not _meta(c).get("solution")
-    )
-
-
-def _submit(course: Path, student: str, assignment: str, nb) -> None:
-    folder = course / "submitted" / student / assignment
-    folder.mkdir(parents=True)
-    nbformat.write(nb, folder / f"{assignment}.ipynb")
 
 
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
@@ -67,16 +39,22 @@ def graded(request, tmp_path_factory):
         ROOT / "course",
         course,
         ignore=shutil.ignore_patterns(
-            "release", "submitted", "autograded", "feedback", "gradebook.db", "*.csv"
+            "release",
+            "submitted",
+            "autograded",
+            "feedback",
+            "gradebook.db",
+            "*.csv",
+            ".grading-logs",
         ),
     )
     tool = Course(course, timeout=CELL_TIMEOUT)
     release_dir = tool.release(assignment)
     source = nbformat.read(course / "source" / assignment / f"{assignment}.ipynb", as_version=4)
     release = nbformat.read(release_dir / f"{assignment}.ipynb", as_version=4)
-    tasks = _tasks(source)
+    tasks = task_list(source)
     assert len(tasks) >= 2, f"{assignment}: expected several autograded tasks, found {len(tasks)}"
-    expected = {"solution": _auto_points(source), "blank": 0.0}
+    expected = {"solution": auto_points(source), "blank": 0.0}
 
     # Half done: the first half of the tasks solved, the rest left as released.
     solved = tasks[: len(tasks) // 2]
@@ -95,11 +73,11 @@ def graded(request, tmp_path_factory):
     # A student who deletes the visible test cells of the first task: they are put back.
     deleted = copy.deepcopy(source)
     first_ids = set(tasks[0]["grade_ids"])
-    deleted.cells = [c for c in deleted.cells if _meta(c).get("grade_id") not in first_ids]
+    deleted.cells = [c for c in deleted.cells if meta(c).get("grade_id") not in first_ids]
     expected["deleted_tests"] = expected["solution"]
     blank_deleted = copy.deepcopy(release)
     blank_deleted.cells = [
-        c for c in blank_deleted.cells if _meta(c).get("grade_id") not in first_ids
+        c for c in blank_deleted.cells if meta(c).get("grade_id") not in first_ids
     ]
     expected["blank_deleted_tests"] = 0.0
 
@@ -123,7 +101,7 @@ def graded(request, tmp_path_factory):
         "stderr_warnings": noisy,
     }
     for student, nb in subs.items():
-        _submit(course, student, assignment, nb)
+        submit(course, student, assignment, nb)
     results = {r.student: r for r in tool.autograde(assignment)}
     return {
         "assignment": assignment,
@@ -172,7 +150,7 @@ def test_deleted_test_cells_are_restored_and_run(graded):
         / f"{graded['assignment']}.ipynb"
     )
     nb = nbformat.read(nb_path, as_version=4)
-    ids = {_meta(c).get("grade_id") for c in nb.cells}
+    ids = {meta(c).get("grade_id") for c in nb.cells}
     assert graded["first_ids"] <= ids, "deleted test cells were not put back before grading"
 
 
@@ -245,3 +223,53 @@ def test_validate_agrees_with_grading_on_stderr(graded, tmp_path):
 def test_unknown_assignment_is_a_clear_error(graded, capsys):
     assert cli_main(["--course", str(graded["course"]), "release", "no-such-thing"]) == 2
     assert "No assignment 'no-such-thing'" in capsys.readouterr().err
+
+
+def _hidden_only_lines(source) -> set[str]:
+    """Lines of hidden-test blocks that appear nowhere else in the source notebook."""
+    hidden, visible = set(), set()
+    for cell in source.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
+                inside = "BEGIN" in line
+                continue
+            (hidden if inside else visible).add(line.strip())
+    return {
+        line
+        for line in hidden - visible
+        if len(line) > 12 and not any(line in other for other in visible)
+    }
+
+
+def _readable_text(path) -> str:
+    """What a person reads in a notebook (sources and outputs) or an HTML page (text)."""
+    if path.suffix == ".ipynb":
+        nb = nbformat.read(path, as_version=4)
+        return "\n".join(
+            cell.source + "".join(str(o) for o in cell.get("outputs", [])) for cell in nb.cells
+        )
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+
+
+def test_hidden_tests_never_reach_students(graded):
+    """Graded notebooks and feedback hold no hidden test code, unless the instructor opts in."""
+    course, a = graded["course"], graded["assignment"]
+    secret = _hidden_only_lines(graded["source"])
+    assert secret, "the assignment should have hidden tests"
+    assert cli_main(["--course", str(course), "feedback", a]) == 0
+    for student in graded["results"]:
+        for path in [
+            course / "autograded" / student / a / f"{a}.ipynb",
+            course / "feedback" / student / a / f"{a}.html",
+        ]:
+            text = _readable_text(path)
+            leaked = [line for line in secret if line in text]
+            assert not leaked, f"{path.relative_to(course)} shows hidden tests: {leaked[:3]}"
+        messages = " ".join(t["message"] for t in graded["results"][student].tests)
+        assert not [line for line in secret if line in messages]
+    # with --show-hidden the instructor sees them (so the check above can fail)
+    assert cli_main(["--course", str(course), "autograde", a, "--student", "partial",
+                     "--show-hidden", "--timeout", str(CELL_TIMEOUT)]) == 0  # fmt: skip
+    shown = _readable_text(course / "autograded" / "partial" / a / f"{a}.ipynb")
+    assert any(line in shown for line in secret)
