@@ -1,0 +1,511 @@
+"""Grade the corpus of broken and hostile submissions (tests/grading_corpus.py) in one run.
+
+The module's fixture copies the course, releases the assignment, plants a canary file, a victim
+submission and a loopback listener, builds every case into ``submitted/``, autogrades once with
+two jobs, exports the CSV and writes the feedback. The tests then check each case's expected
+outcome, and that no secret leaked, nothing outside the sandbox changed, nothing reached the
+network and no student process outlived the run.
+
+``GRADING_CORPUS=safe`` leaves out the cases that are harmless only under a sandboxing grader;
+``GRADING_CORPUS=name,name`` keeps only those cases (and the victim). When only per-case tests
+are selected (``-k some_case``), only their cases are graded. Cases that need a sandbox are
+skipped, loudly (failed under ``CI=true``), where the grader cannot isolate student code.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import csv
+import hashlib
+import html
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.course import Course
+
+from .conftest import ROOT
+from .grading_corpus import (
+    ASSIGNMENT,
+    CELL_TIMEOUT,
+    CORPUS,
+    SECRET_ENV,
+    VICTIM,
+    Case,
+    expected_failures,
+    expected_score,
+    make_context,
+    outside_targets,
+    sleeper_marker,
+)
+from .nbtasks import autograded_ids, meta, total_points
+
+pytestmark = [pytest.mark.grading, pytest.mark.slow]
+
+JOBS = 2
+MARKERS = [("BEGIN SOLUTION", "END SOLUTION"), ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")]
+
+
+def _selected() -> list[Case]:
+    choice = os.environ.get("GRADING_CORPUS", "").strip()
+    if choice in ("", "all"):
+        return CORPUS
+    if choice == "safe":
+        return [c for c in CORPUS if not c.needs_sandbox]
+    names = {n.strip() for n in choice.split(",") if n.strip()}
+    unknown = names - {c.name for c in CORPUS}
+    assert not unknown, f"GRADING_CORPUS names unknown cases: {sorted(unknown)}"
+    return [c for c in CORPUS if c.name in names or c.name == VICTIM]
+
+
+CASES = _selected()
+
+
+def _unconfined() -> str:
+    """Why student code would run unconfined on this machine ("" when it is sandboxed)."""
+    try:
+        from autograder.sandbox import Sandbox
+    except ImportError:
+        return "the grader has no sandbox module"
+    try:
+        Sandbox.detect(policy="strict")
+    except RuntimeError as exc:
+        return str(exc).splitlines()[0]
+    return ""
+
+
+# -- fixtures -------------------------------------------------------------------------------------
+@dataclass
+class Released:
+    root: Path
+    tool: Course
+    source: nbformat.NotebookNode
+    release: nbformat.NotebookNode
+    release_path: Path
+
+
+@dataclass
+class Run:
+    root: Path
+    ctx: dict
+    source: nbformat.NotebookNode
+    results: dict
+    csv_text: str
+    accepted: int  # connections the loopback listener accepted
+    changed: list[str]  # watched files whose content changed during grading
+    created: list[Path]  # outside targets that exist after grading
+    sleepers: list[int]  # pids of the orphan case's `sleep`, alive after grading
+    not_run: dict[str, str]  # cases left out of the run, with the reason
+
+
+class _Listener:
+    """A loopback TCP server that counts the connections it accepts."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.accepted += 1
+            conn.close()
+
+    def close(self) -> int:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+        return self.accepted
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Pids whose command line contains ``marker`` (empty where there is no /proc)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if marker.encode() in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def _needed(request) -> list[Case]:
+    """The cases the selected tests look at: all of them if a test of the whole run is selected,
+    else those of the selected per-case tests (so that ``-k <case>`` grades one case), and the
+    victim."""
+    names = set()
+    for item in request.session.items:
+        if item.module is not request.module or "run" not in item.fixturenames:
+            continue
+        case = getattr(getattr(item, "callspec", None), "params", {}).get("case")
+        if case is None:
+            return CASES
+        names.add(case.name)
+    return [c for c in CASES if c.name in names or c.name == VICTIM]
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory) -> Released:
+    root = (tmp_path_factory.mktemp("corpus") / "course").resolve()
+    shutil.copytree(
+        ROOT / "course",
+        root,
+        ignore=shutil.ignore_patterns(
+            "release", "submitted", "autograded", "feedback", "gradebook.db", "*.csv"
+        ),
+    )
+    tool = Course(root, timeout=CELL_TIMEOUT)
+    release_path = tool.release(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
+    return Released(
+        root=root,
+        tool=tool,
+        source=nbformat.read(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4),
+        release=nbformat.read(release_path, as_version=4),
+        release_path=release_path,
+    )
+
+
+@pytest.fixture(scope="module")
+def run(request, released):
+    root, tool = released.root, released.tool
+    cases = _needed(request)
+    unconfined = _unconfined() if any(c.needs_sandbox for c in cases) else ""
+    not_run = {
+        c.name: f"needs a sandbox, and student code would run unconfined here: {unconfined}"
+        for c in cases
+        if c.needs_sandbox and unconfined
+    }
+    listener = _Listener()
+    ctx = make_context(root, listener.port)
+    ctx["canary_path"].write_text(ctx["canary"] + "\n")
+    for case in cases:
+        if case.name in not_run:
+            continue
+        folder = root / "submitted" / case.name / ASSIGNMENT
+        folder.mkdir(parents=True)
+        case.build(copy.deepcopy(released.source), copy.deepcopy(released.release), folder, ctx)
+    watched = [
+        root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+        released.release_path,
+        root / "nbgrader_config.py",
+        ctx["canary_path"],
+        ctx["victim_path"],
+    ]
+    before = {p: _digest(p) for p in watched}
+    saved_env = os.environ.get(SECRET_ENV)
+    os.environ[SECRET_ENV] = ctx["canary"]  # a secret of the grader's environment
+    try:
+        results = tool.autograde(ASSIGNMENT, jobs=JOBS)
+    finally:
+        if saved_env is None:
+            os.environ.pop(SECRET_ENV, None)
+        else:
+            os.environ[SECRET_ENV] = saved_env
+    sleepers = _processes_with(sleeper_marker(ctx))
+    csv_text = tool.export_csv()
+    tool.feedback(ASSIGNMENT)
+    created = [p for p in outside_targets(ctx) if p.exists() or p.is_symlink()]
+    yield Run(
+        root=root,
+        ctx=ctx,
+        source=released.source,
+        results={r.student: r for r in results},
+        csv_text=csv_text,
+        accepted=listener.close(),
+        changed=[str(p) for p in watched if _digest(p) != before[p]],
+        created=created,
+        sleepers=sleepers,
+        not_run=not_run,
+    )
+    # leave the machine as we found it: the files a naive grader let students create outside
+    # the course copy, and the processes the orphan case started
+    for path in created:
+        if not path.is_relative_to(root):
+            path.unlink(missing_ok=True)
+    for pid in _processes_with(sleeper_marker(ctx)):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _skip_if_not_run(run, case) -> None:
+    if case.name in run.not_run:
+        reason = f"SKIPPED LOUDLY: {case.name} {run.not_run[case.name]}"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI=true and {reason}")
+        pytest.skip(reason)
+
+
+def _describe(r) -> str:
+    failed = [f"{t['grade_id']}: {t['message'][:300]}" for t in r.tests if not t["passed"]]
+    return (
+        f"{r.student}: {r.status}, score {r.score} of {r.max_score}, reason {r.reason!r}\n"
+        f"events: {r.events}\nfailed tests:\n  " + "\n  ".join(failed)
+    )
+
+
+def _source_points(source) -> dict[str, float]:
+    ids = set(autograded_ids(source))
+    return {
+        meta(c)["grade_id"]: float(meta(c).get("points", 0))
+        for c in source.cells
+        if meta(c).get("grade_id") in ids
+    }
+
+
+# -- one test per case ----------------------------------------------------------------------------
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_outcome(run, case):
+    _skip_if_not_run(run, case)
+    r = run.results.get(case.name)
+    assert r is not None, f"no GradeResult for {case.name} ({case.doc})"
+    want, info = case.expect, _describe(r)
+    assert r.assignment == ASSIGNMENT, info
+    assert r.status == want.status, f"{case.doc}\n{info}"
+    for part in want.reason:
+        assert part.lower() in r.reason.lower(), f"reason lacks {part!r}\n{info}"
+    for entry in want.events:
+        parts = (entry,) if isinstance(entry, str) else entry
+        assert any(all(p.lower() in e.lower() for p in parts) for e in r.events), (
+            f"no event mentions {' and '.join(map(repr, parts))}\n{info}"
+        )
+    if want.clean:
+        assert r.reason == "" and not r.events, f"expected a clean result\n{info}"
+    if want.status != "graded":
+        assert not r.tests, info
+        return
+    assert r.score == pytest.approx(expected_score(want.score, run.source)), f"{case.doc}\n{info}"
+    assert r.max_score == pytest.approx(total_points(run.source)), info
+    points = _source_points(run.source)
+    assert sorted(t["grade_id"] for t in r.tests) == sorted(points), (
+        f"the results must hold every test cell of the source, once\n{info}"
+    )
+    for t in r.tests:
+        assert t["max_points"] == pytest.approx(points[t["grade_id"]]), info
+        assert t["points"] == pytest.approx(t["max_points"] if t["passed"] else 0.0), info
+    assert sum(t["points"] for t in r.tests) == pytest.approx(r.score), info
+    must_fail = expected_failures(want.score, run.source)
+    if must_fail is not None:
+        assert {t["grade_id"] for t in r.tests if not t["passed"]} == must_fail, info
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_csv_row(run, case):
+    _skip_if_not_run(run, case)
+    rows = [
+        row
+        for row in csv.DictReader(io.StringIO(run.csv_text))
+        if row["assignment"] == ASSIGNMENT and row["student_id"] == case.name
+    ]
+    assert len(rows) == 1, f"expected one CSV row for {case.name}, got {rows}"
+    row, want = rows[0], case.expect
+    assert row["status"] == want.status, row
+    for part in want.reason:
+        assert part.lower() in row["reason"].lower(), row
+    if want.status == "graded":
+        assert float(row["score"]) == pytest.approx(expected_score(want.score, run.source)), row
+        assert float(row["max_score"]) == pytest.approx(total_points(run.source)), row
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_feedback_states_the_outcome(run, case):
+    _skip_if_not_run(run, case)
+    path = run.root / "feedback" / case.name / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    assert path.is_file(), f"no feedback for {case.name}"
+    text = html.unescape(re.sub(r"<[^>]+>", " ", path.read_text(errors="replace"))).lower()
+    want = case.expect
+    if want.status == "graded":
+        score = expected_score(want.score, run.source)
+        assert "score" in text and f"{score:g}" in text, f"{path} does not state the score"
+    else:
+        assert "ungradable" in text, f"{path} does not say the submission was ungradable"
+        for part in want.reason:
+            assert part.lower() in text, f"{path} does not give the reason {part!r}"
+
+
+# -- the run as a whole ---------------------------------------------------------------------------
+def test_every_submission_has_a_result(run):
+    assert sorted(run.results) == sorted(c.name for c in CASES if c.name not in run.not_run)
+
+
+def test_no_secret_leaks(run):
+    """The canary reaches no result, export or file of the course; the victim's secret reaches
+    no other student's result or folder. Links are not followed; a link out of a student's
+    folder in autograded/ or feedback/ counts as a leak."""
+    canary, secret = run.ctx["canary"], run.ctx["victim_secret"]
+    hits = []
+    for student, r in run.results.items():
+        blob = json.dumps([r.reason, r.events, r.tests, r.log], default=str)
+        if canary in blob:
+            hits.append(f"the GradeResult of {student}")
+        if secret in blob and student != VICTIM:
+            hits.append(f"the GradeResult of {student} (victim's secret)")
+        hits += [
+            f"a test message of {student} names the course folder"
+            for t in r.tests
+            if str(run.root) in t["message"]
+        ]
+    if canary in run.csv_text or secret in run.csv_text:
+        hits.append("the CSV export")
+    for dirpath, dirnames, filenames in os.walk(run.root):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            parts = path.relative_to(run.root).parts
+            if path == run.ctx["canary_path"] or parts[0] == "source":
+                continue
+            owner = parts[1] if len(parts) > 1 else ""
+            if path.is_symlink():
+                target = path.resolve()
+                if parts[0] in ("autograded", "feedback") and not target.is_relative_to(
+                    run.root / parts[0] / owner
+                ):
+                    hits.append(f"{path} is a symlink to {target}")
+                continue
+            if not path.is_file():
+                continue
+            data = path.read_bytes()
+            if canary.encode() in data:
+                hits.append(str(path))
+            per_student = parts[0] in ("submitted", "autograded", "feedback")
+            if secret.encode() in data and per_student and owner != VICTIM:
+                hits.append(f"{path} (victim's secret)")
+    assert not hits, "secrets leaked into:\n" + "\n".join(hits)
+
+
+def test_nothing_outside_the_sandbox_changed(run):
+    assert not run.changed, f"student code changed: {run.changed}"
+    assert not run.created, f"student code created: {[str(p) for p in run.created]}"
+    gradebook = run.root / "gradebook.db"
+    if gradebook.exists():
+        with sqlite3.connect(gradebook) as con:
+            assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
+            assert con.execute("select count(*) from sqlite_master").fetchone()[0] > 0
+
+
+def test_no_network(run):
+    assert run.accepted == 0, f"student code opened {run.accepted} connection(s) to the listener"
+
+
+def test_no_student_process_outlives_grading(run):
+    assert not run.sleepers, f"processes left running by student code: {run.sleepers}"
+
+
+# -- the corpus and the release themselves (no grading needed) ------------------------------------
+def test_corpus_is_large_and_well_named():
+    names = [c.name for c in CORPUS]
+    assert len(CORPUS) >= 25
+    assert len(set(names)) == len(names), "duplicate case names"
+    assert all(re.fullmatch(r"[a-z0-9_]+", n) for n in names), names
+    assert all(c.doc for c in CORPUS)
+
+
+def test_expected_scores_resolve(released):
+    full = expected_score("full", released.source)
+    assert 0 < full <= total_points(released.source)
+    for case in CORPUS:
+        if case.expect.status == "graded":
+            assert 0 <= expected_score(case.expect.score, released.source) <= full, case.name
+        else:
+            assert case.expect.status == "ungradable" and case.expect.reason, case.name
+    assert 0 < expected_score("first-half", released.source) < full
+    assert 0 < expected_score("full-minus-last-task", released.source) < full
+
+
+def _uncompilable(nb) -> list[int]:
+    bad = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            try:
+                ast.parse(cell.source)
+            except SyntaxError:
+                bad.append(i)
+    return bad
+
+
+def test_builders_write_what_they_promise(released, tmp_path):
+    """Graded cases hold valid notebooks whose code cells compile (unless meant not to)."""
+    ctx = make_context(released.root, port=9)
+    for case in CORPUS:
+        folder = tmp_path / case.name / ASSIGNMENT
+        folder.mkdir(parents=True)
+        case.build(copy.deepcopy(released.source), copy.deepcopy(released.release), folder, ctx)
+        assert any(folder.iterdir()), f"{case.name} wrote nothing"
+        if case.expect.status != "graded":
+            continue
+        notebooks = sorted(folder.glob("*.ipynb"))
+        assert notebooks, f"{case.name}: no notebook"
+        for path in notebooks:
+            text = path.read_bytes().decode("utf-8", errors="replace")
+            nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
+            nbformat.validate(nb)
+            bad = _uncompilable(nbformat.convert(nb, 4))
+            if case.name == "syntax_error_in_last_task":
+                assert len(bad) == 1, f"{case.name}: cells {bad} do not compile"
+            else:
+                assert not bad, f"{case.name}: cells {bad} of {path.name} do not compile"
+
+
+def _split_marked(text: str) -> tuple[set[str], set[str]]:
+    """(stripped lines inside marked blocks, stripped lines outside them), markers excluded."""
+    inside, outside, depth = set(), set(), 0
+    for line in text.splitlines():
+        if any(begin in line for begin, _ in MARKERS):
+            depth += 1
+        elif any(end in line for _, end in MARKERS):
+            depth -= 1
+        else:
+            (inside if depth > 0 else outside).add(line.strip())
+    return inside, outside
+
+
+def test_release_holds_no_solution_and_no_hidden_tests(released):
+    """No line that only the marked blocks of the source hold, and no marker, is released."""
+    released_text = released.release_path.read_text()
+    for begin, end in MARKERS:
+        assert begin not in released_text and end not in released_text
+    secret, public = set(), set()
+    for cell in released.source.cells:
+        inside, outside = _split_marked(cell.source)
+        secret |= inside
+        public |= outside
+    secret -= public | {""}
+    assert secret, "the source marks no solution or hidden test"
+    shown = {ln.strip() for c in released.release.cells for ln in c.source.splitlines()}
+    leaked = sorted(secret & shown)
+    assert not leaked, (
+        f"the release shows {len(leaked)} line(s) of solutions or hidden tests:\n"
+        + ("\n".join(leaked[:20]))
+    )
