@@ -139,7 +139,6 @@ def run_autograde(
     from tqdm.auto import tqdm
 
     from .course import GradeResult
-
     from .sandbox import Sandbox
 
     box = Sandbox.detect(sandbox)  # here, so that a warning or a refusal reaches the instructor
