@@ -29,7 +29,7 @@ def _summary(result) -> str:
         f"<b>Status:</b> {html.escape(result.status)}<br>",
         f"<b>Score:</b> {html.escape(score)}</p>",
     ]
-    if result.reason:
+    if result.reason and (result.status == "ungradable" or not result.events):
         label = "Why it could not be graded" if result.status == "ungradable" else "Problems"
         parts.append(f"<p><b>{label}:</b> {html.escape(result.reason)}</p>")
     if result.events:
