@@ -131,7 +131,9 @@ class Endpoint:
                 ready, _, _ = select.select([self.rfd], [], [], left)
                 if not ready:
                     raise Deadline()
-            chunk = os.read(self.rfd, 1 << 20)
+            # read what is still missing, at least a page: a fixed large size would make
+            # Python allocate (and the kernel map) that much for every small message
+            chunk = os.read(self.rfd, min(max(n - len(self._buf), 4096), MAX_MESSAGE))
             if not chunk:
                 raise PeerDied("the other process closed the connection")
             self._buf += chunk
