@@ -44,6 +44,10 @@ class TesterProcess:
         env = dict(os.environ)
         pkg_parent = str(Path(__file__).resolve().parent.parent)
         env["PYTHONPATH"] = pkg_parent + os.pathsep + env.get("PYTHONPATH", "")
+        # one thread per grading job (the jobs are the parallelism): idle OpenMP threads spin,
+        # and would take the cores the other jobs need
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            env[var] = "1"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
@@ -179,7 +183,7 @@ def run_autograde(
         student = claim.student
         points = {t["grade_id"]: float(t.get("points", 0.0)) for t in result.get("tests", [])}
         answered = result.get("answered", {})
-        with gb_lock, course.gradebook() as gb:
+        with gb_lock:  # one open gradebook (opening one costs ~0.6 s), one writer at a time
             gb.update_or_create_student(student)
             sub = gb.update_or_create_submission(assignment, student)
             for nb in sub.notebooks:
@@ -248,6 +252,7 @@ def run_autograde(
         finally:
             tester.close()
 
+    gb = course.gradebook()
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(jobs)]
     for t in threads:
         t.start()
@@ -260,6 +265,7 @@ def run_autograde(
         raise
     finally:
         bar.close()
+        gb.close()
     if errors:
         raise RuntimeError(f"grading stopped: {errors[0]!r}") from errors[0]
     results = {r.student: r for r in course.results(assignment, present)}
