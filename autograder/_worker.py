@@ -7,15 +7,21 @@ trusted: the test process only takes plain data from it (see ``_wire``).
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import io
 import os
 import sys
+import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _wire  # noqa: E402  (the sandbox binds this file's folder, not the package)
 
 OUTPUT_LIMIT = 1_000_000  # characters of printed output kept per cell
+# Imported only when first used: assignments import torch for their tests, which run in the
+# test process, so most student processes never need it (it costs ~1 s of CPU to load).
+LAZY_MODULES = ("torch",)
 
 
 class CappedText(io.TextIOBase):
@@ -44,10 +50,30 @@ class CappedText(io.TextIOBase):
         return out
 
 
+class _LazyModule(types.ModuleType):
+    """Stands in for a heavy module until code first uses one of its attributes."""
+
+    def __getattr__(self, attr):
+        name = self.__name__
+        if sys.modules.get(name) is self:
+            del sys.modules[name]
+            real = importlib.import_module(name)
+            self.__dict__.update(real.__dict__)
+        return getattr(sys.modules[name], attr)
+
+
+def _lazy(name: str) -> None:
+    """Make ``import name`` cheap: the module is loaded at its first attribute access."""
+    if name not in sys.modules and importlib.util.find_spec(name) is not None:
+        sys.modules[name] = _LazyModule(name)
+
+
 def main() -> None:
     rfd, wfd = int(sys.argv[1]), int(sys.argv[2])
     os.set_inheritable(rfd, False)
     os.set_inheritable(wfd, False)
+    for name in LAZY_MODULES:
+        _lazy(name)
     capture = CappedText()
     sys.stdout = sys.stderr = capture
 

@@ -178,6 +178,7 @@ def run_autograde(
         file=sys.stderr,
     )
     errors: list[BaseException] = []
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
 
     def record(claim, result: dict) -> None:
         student = claim.student
@@ -212,45 +213,62 @@ def run_autograde(
             json.dumps(detail),
         )
 
+    in_flight, in_flight_lock = [0], threading.Lock()
+    testers = {}
+
     def worker(slot: int) -> None:
-        tester = TesterProcess(course.root / ".grading-logs" / f"tester-{slot}.log")
+        tester = testers[slot] = TesterProcess(course.root / ".grading-logs" / f"tester-{slot}.log")
         try:
             while not stop.is_set():
                 claim = ledger.claim(assignment, grader_id, lease_seconds, students=only)
                 if claim is None:
-                    if ledger.remaining(assignment, students=only) == 0:
+                    # what is left is being graded: by our other threads (then we are done)
+                    # or by other graders, which may have died (wait for their leases)
+                    with in_flight_lock:
+                        ours = in_flight[0]
+                    if ledger.remaining(assignment, students=only) <= ours:
                         return
-                    time.sleep(min(5.0, lease_seconds / 4))  # others hold the rest: wait
+                    time.sleep(min(5.0, lease_seconds / 4))
                     continue
-                beat = _Heartbeat(ledger, claim, lease_seconds)
-                beat.start()
-                job = {
-                    "submission": str(course.root / "submitted" / claim.student / assignment),
-                    "source": str(source_path),
-                    "release": str(course.root / "release" / assignment / nb_name),
-                    "release_dir": str(course.root / "release" / assignment),
-                    "course_root": str(course.root),
-                    "timeout": course.timeout,
-                    "slot": slot,
-                    "limits": limits or {},
-                    "sandbox": sandbox,
-                    "show_hidden": show_hidden,
-                }
+                with in_flight_lock:
+                    in_flight[0] += 1
                 try:
-                    result = tester.grade(job, budget)
-                except TesterFailed as exc:
-                    result = {"status": "ungradable", "reason": f"grader fault: {exc}"}
+                    grade_one(claim, slot)
                 finally:
-                    beat.stopped.set()
-                if beat.lost:
-                    continue  # another grader took it over; its result counts
-                record(claim, result)
-                bar.update(1)
+                    with in_flight_lock:
+                        in_flight[0] -= 1
         except BaseException as exc:  # noqa: BLE001 - surfaced after the other threads stop
             errors.append(exc)
             stop.set()
         finally:
             tester.close()
+
+    def grade_one(claim, slot: int) -> None:
+        beat = _Heartbeat(ledger, claim, lease_seconds)
+        beat.start()
+        job = {
+            "submission": str(course.root / "submitted" / claim.student / assignment),
+            "source": str(source_path),
+            "release": str(course.root / "release" / assignment / nb_name),
+            "release_dir": str(course.root / "release" / assignment),
+            "course_root": str(course.root),
+            "timeout": course.timeout,
+            "slot": slot,
+            "limits": limits or {},
+            "sandbox": sandbox,
+            "show_hidden": show_hidden,
+            "cpu": cpus[slot] if 1 < jobs <= len(cpus) else None,
+        }
+        try:
+            result = testers[slot].grade(job, budget)
+        except TesterFailed as exc:
+            result = {"status": "ungradable", "reason": f"grader fault: {exc}"}
+        finally:
+            beat.stopped.set()
+        if beat.lost:
+            return  # another grader took it over; its result counts
+        record(claim, result)
+        bar.update(1)
 
     gb = course.gradebook()
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(jobs)]
