@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from .course import DEFAULT_COURSE, Course, validate_notebook
@@ -125,6 +126,8 @@ def summary(results) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # nbgrader 0.9.6's own gradebook code warns about its ORM use on every new submission
+    warnings.filterwarnings("ignore", message=r"Object of type <Submitted", module="nbgrader")
     try:
         if args.command == "validate":
             results = validate_notebook(args.notebook, invert=args.invert)
