@@ -16,8 +16,10 @@ c.CourseDirectory.root = _here
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_here, "gradebook.db")
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", ".nbgrader.log"]
 
-# A hanging cell costs that submission only: interrupt it after this many seconds
-# and score the cell as failed (the grader moves on to the next cell).
+# Per-cell time limit, in seconds, for `python -m autograder autograde` (which runs student
+# cells in a sandbox and tests in a separate process, see autograder/tester.py) and for
+# `validate`: a hanging cell is stopped and fails, and grading moves on to the next cell.
+# The settings below it are nbgrader's own, used by `validate` (students' visible tests).
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 c.Execute.raise_on_iopub_timeout = False
@@ -28,8 +30,8 @@ c.Execute.raise_on_iopub_timeout = False
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"[\s\S]"
 
-# A student who deletes a test cell does not escape it: nbgrader puts it back from the
-# gradebook copy of the source notebook before executing.
+# A student who deletes a test cell does not escape it (the autograder always restores
+# locked and test cells from source/; this makes nbgrader's own tools do the same).
 c.OverwriteCells.add_missing_cells = True
 
 # The kernel the source notebooks are written for; a submission's own kernelspec is overwritten.
