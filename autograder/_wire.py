@@ -242,7 +242,6 @@ class Endpoint:
             "side": self.side,
             "id": hid,
             "type": type(obj).__name__[:100],
-            "callable": callable(obj),
         }
 
     def _other(self) -> str:
@@ -296,9 +295,7 @@ class Endpoint:
                     return self.handles[hid]
                 proxy = self._proxies.get(hid)
                 if proxy is None:
-                    proxy = self.proxy_class._make(
-                        self, hid, str(d.get("type", "?")), bool(d.get("callable"))
-                    )
+                    proxy = self.proxy_class._make(self, hid, str(d.get("type", "?")))
                     self._proxies[hid] = proxy
                 return proxy
         except ProtocolError:
@@ -348,15 +345,19 @@ class _ProxyBase:
     __slots__ = ("_ep", "_id", "_type", "__weakref__")
 
     @classmethod
-    def _make(cls, ep: Endpoint, hid: int, type_name: str, is_callable: bool):
+    def _make(cls, ep: Endpoint, hid: int, type_name: str):
         proxy = object.__new__(cls)
         object.__setattr__(proxy, "_ep", ep)
         object.__setattr__(proxy, "_id", hid)
         object.__setattr__(proxy, "_type", type_name)
         return proxy
 
-    def _rpc(self, op, **fields):
-        return object.__getattribute__(self, "_ep").request(op, ref=self, **fields)
+    def _call(self, op: str, args: tuple, kwargs: dict):
+        """Ask the owner to call the object with these arguments (request ``op``)."""
+        ep = object.__getattribute__(self, "_ep")
+        return ep.request(
+            op, fn=ep.encode(self), args=ep.encode(list(args)), kwargs=ep.encode(kwargs)
+        )
 
 
 _FORWARDED_DUNDERS = {
@@ -390,10 +391,7 @@ class StudentObject(_ProxyBase):
         self._op("delattr", self, name)
 
     def __call__(self, *args, **kwargs):
-        ep = object.__getattribute__(self, "_ep")
-        reply = ep.request(
-            "call", fn=ep.encode(self), args=ep.encode(list(args)), kwargs=ep.encode(kwargs)
-        )
+        reply = self._call("call", args, kwargs)
         if not (isinstance(reply, list) and len(reply) == 2 and isinstance(reply[1], list)):
             raise ProtocolError("malformed call result")
         result, changed = reply
@@ -529,10 +527,7 @@ class TrustedCallable(_ProxyBase):
     __slots__ = ()
 
     def __call__(self, *args, **kwargs):
-        ep = object.__getattribute__(self, "_ep")
-        return ep.request(
-            "callback", fn=ep.encode(self), args=ep.encode(list(args)), kwargs=ep.encode(kwargs)
-        )
+        return self._call("callback", args, kwargs)
 
     def __repr__(self):
         return "<function passed in by the tests>"

@@ -75,6 +75,7 @@ class Course:
             raise ValueError(f"The 'timeout' argument must be a positive integer. Got {timeout!r}.")
         self._config_file = config_file
         self._db_url = db_url
+        self._ledger = None
         self.timeout = timeout if timeout is not None else int(self._config().Execute.timeout)
         # nbgrader runs the `alembic` command of its own environment to create the gradebook;
         # make it findable when this tool runs as `.venv/bin/python -m autograder` unactivated.
@@ -170,9 +171,11 @@ class Course:
         """The grading ledger (status of each submission), in the gradebook's database."""
         from .ledger import Ledger
 
-        with self.gradebook():  # nbgrader must create a new database first (its migrations)
-            pass
-        return Ledger(self.db_url)
+        if self._ledger is None:  # opening nbgrader's gradebook costs ~0.6 s: do it once
+            with self.gradebook():  # nbgrader must create a new database first (migrations)
+                pass
+            self._ledger = Ledger(self.db_url)
+        return self._ledger
 
     # -- operations --------------------------------------------------------------------------
     def release(self, assignment: str) -> Path:

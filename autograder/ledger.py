@@ -407,12 +407,7 @@ class Ledger:
         lease = _check_lease(lease_seconds)
         with self._engine.begin() as conn:
             now = self._now(conn)
-            result = conn.execute(
-                update(ledger_table)
-                .where(*self._owned(claim))
-                .values(lease_until=now + lease, updated_at=now)
-            )
-            return result.rowcount == 1
+            return self._update_owned(conn, claim, now, lease_until=now + lease)
 
     def finish(
         self,
@@ -454,33 +449,11 @@ class Ledger:
                 raise ValueError(f"{what} must be a string, got {type(value).__name__}")
         with self._engine.begin() as conn:
             now = self._now(conn)
-            result = conn.execute(
-                update(ledger_table)
-                .where(*self._owned(claim))
-                .values(
-                    status=status,
-                    lease_until=None,
-                    score=score,
-                    max_score=max_score,
-                    reason=reason,
-                    detail=detail,
-                    updated_at=now,
-                )
-            )
-            if result.rowcount != 1:
+            outcome = dict(status=status, score=score, max_score=max_score, reason=reason)
+            if not self._update_owned(conn, claim, now, lease_until=None, detail=detail, **outcome):
                 return False
-            conn.execute(
-                insert(log_table).values(
-                    assignment=claim.assignment,
-                    student=claim.student,
-                    grader=claim.grader,
-                    token=claim.token,
-                    status=status,
-                    score=score,
-                    max_score=max_score,
-                    reason=reason,
-                    finished_at=now,
-                )
+            self._log(
+                conn, claim.assignment, claim.student, claim.grader, claim.token, now, **outcome
             )
             return True
 
@@ -492,20 +465,16 @@ class Ledger:
         """
         claim = _check_claim(claim)
         with self._engine.begin() as conn:
-            now = self._now(conn)
-            result = conn.execute(
-                update(ledger_table)
-                .where(*self._owned(claim))
-                .values(
-                    status=PENDING,
-                    grader=None,
-                    token=None,
-                    lease_until=None,
-                    attempt=max(claim.attempt - 1, 0),
-                    updated_at=now,
-                )
+            return self._update_owned(
+                conn,
+                claim,
+                self._now(conn),
+                status=PENDING,
+                grader=None,
+                token=None,
+                lease_until=None,
+                attempt=max(claim.attempt - 1, 0),
             )
-            return result.rowcount == 1
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -571,17 +540,7 @@ class Ledger:
                 updated_at=now,
             )
         )
-        conn.execute(
-            insert(log_table).values(
-                assignment=assignment,
-                student=student,
-                grader=by,
-                token=None,
-                status=UNGRADABLE,
-                reason=reason,
-                finished_at=now,
-            )
-        )
+        self._log(conn, assignment, student, by, None, now, status=UNGRADABLE, reason=reason)
 
     def _create_tables(self) -> None:
         with self._engine.begin() as conn:
@@ -606,6 +565,27 @@ class Ledger:
         if self._dialect == "sqlite":
             return sqlite_dialect.insert(ledger_table).on_conflict_do_nothing()
         return insert(ledger_table)
+
+    def _update_owned(self, conn: Connection, claim: Claim, now: float, **values) -> bool:
+        """Update the row of ``claim`` if its token still owns it; True if it did."""
+        result = conn.execute(
+            update(ledger_table).where(*self._owned(claim)).values(updated_at=now, **values)
+        )
+        return result.rowcount == 1
+
+    @staticmethod
+    def _log(conn, assignment, student, grader, token, now, **outcome) -> None:
+        """Append a finished outcome (status, score, max_score, reason) to the audit log."""
+        conn.execute(
+            insert(log_table).values(
+                assignment=assignment,
+                student=student,
+                grader=grader,
+                token=token,
+                finished_at=now,
+                **outcome,
+            )
+        )
 
     @staticmethod
     def _owned(claim: Claim) -> tuple:

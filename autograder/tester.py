@@ -56,7 +56,7 @@ def _on_alarm(signum, frame):
     raise _Timeout()
 
 
-def acquire_slot(preferred: int = 0, slots: int = 1000) -> tuple[int, int]:
+def acquire_slot(preferred: int = 0) -> tuple[int, int]:
     """Reserve a sandbox slot (its own unprivileged uid) machine-wide; returns (slot, lock fd).
 
     Every process killed at the end of a submission is found by its uid, so two graders (or a
@@ -64,6 +64,8 @@ def acquire_slot(preferred: int = 0, slots: int = 1000) -> tuple[int, int]:
     exits.
     """
     import fcntl
+
+    from .sandbox import MAX_SLOTS as slots
 
     folder = Path(tempfile.gettempdir()) / "dlcourse-sandbox-slots"
     folder.mkdir(mode=0o755, exist_ok=True)

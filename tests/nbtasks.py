@@ -6,6 +6,7 @@ cells that follow it, up to the next solution code cell. Points come from the te
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -18,7 +19,15 @@ __all__ = [
     "autograded_ids",
     "index_of",
     "submit",
+    "copy_course",
 ]
+
+COURSE = Path(__file__).resolve().parent.parent / "course"
+# what grading generates in a course folder (a copy starts without any of it)
+GENERATED = (
+    "release", "submitted", "autograded", "feedback", "gradebook.db", "*.csv", ".grading-logs",
+    ".exchange",
+)  # fmt: skip
 
 
 def meta(cell) -> dict:
@@ -77,3 +86,9 @@ def submit(course: Path, student: str, assignment: str, nb) -> None:
     folder = Path(course) / "submitted" / student / assignment
     folder.mkdir(parents=True)
     nbformat.write(nb, folder / f"{assignment}.ipynb")
+
+
+def copy_course(dest: Path) -> Path:
+    """Copy the repository's ``course/`` to ``dest`` without anything grading generated."""
+    shutil.copytree(COURSE, dest, ignore=shutil.ignore_patterns(*GENERATED))
+    return Path(dest)

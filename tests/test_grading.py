@@ -22,7 +22,7 @@ from autograder.cli import main as cli_main
 from autograder.course import Course
 
 from .conftest import ROOT
-from .nbtasks import auto_points, meta, submit
+from .nbtasks import auto_points, copy_course, meta, submit
 from .nbtasks import tasks as task_list
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
@@ -35,19 +35,7 @@ CELL_TIMEOUT = 20  # seconds; an honest cell of our assignments takes well under
 def graded(request, tmp_path_factory):
     assignment = request.param
     course = tmp_path_factory.mktemp("course") / "course"
-    shutil.copytree(
-        ROOT / "course",
-        course,
-        ignore=shutil.ignore_patterns(
-            "release",
-            "submitted",
-            "autograded",
-            "feedback",
-            "gradebook.db",
-            "*.csv",
-            ".grading-logs",
-        ),
-    )
+    copy_course(course)
     tool = Course(course, timeout=CELL_TIMEOUT)
     release_dir = tool.release(assignment)
     source = nbformat.read(course / "source" / assignment / f"{assignment}.ipynb", as_version=4)

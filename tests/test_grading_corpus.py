@@ -23,7 +23,6 @@ import io
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import sqlite3
@@ -36,7 +35,6 @@ import pytest
 
 from autograder.course import Course
 
-from .conftest import ROOT
 from .grading_corpus import (
     ASSIGNMENT,
     CELL_TIMEOUT,
@@ -50,7 +48,7 @@ from .grading_corpus import (
     outside_targets,
     sleeper_marker,
 )
-from .nbtasks import autograded_ids, meta, total_points
+from .nbtasks import autograded_ids, copy_course, meta, total_points
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
@@ -179,13 +177,7 @@ def _needed(request) -> list[Case]:
 @pytest.fixture(scope="module")
 def released(tmp_path_factory) -> Released:
     root = (tmp_path_factory.mktemp("corpus") / "course").resolve()
-    shutil.copytree(
-        ROOT / "course",
-        root,
-        ignore=shutil.ignore_patterns(
-            "release", "submitted", "autograded", "feedback", "gradebook.db", "*.csv"
-        ),
-    )
+    copy_course(root)
     tool = Course(root, timeout=CELL_TIMEOUT)
     release_path = tool.release(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
     return Released(

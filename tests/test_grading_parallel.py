@@ -21,8 +21,7 @@ import pytest
 
 from autograder.course import Course
 
-from .conftest import ROOT
-from .nbtasks import auto_points
+from .nbtasks import auto_points, copy_course
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
@@ -33,13 +32,7 @@ TIMEOUT = 20
 def _course(base: Path, n: int, db_url: str | None = None) -> tuple[Course, dict[str, float]]:
     """A course copy with ``n`` submissions alternating solution / blank; returns expected."""
     course = base / "course"
-    shutil.copytree(
-        ROOT / "course",
-        course,
-        ignore=shutil.ignore_patterns(
-            "release", "submitted", "autograded", "feedback", "gradebook.db", ".grading-logs"
-        ),
-    )
+    copy_course(course)
     tool = Course(course, timeout=TIMEOUT, db_url=db_url)
     tool.release(ASSIGNMENT)
     source = nbformat.read(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)

@@ -13,12 +13,10 @@ from __future__ import annotations
 import copy
 import logging
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "training"
 N = int(os.environ.get("BENCH_GRADING_N", "40"))
 
@@ -28,14 +26,10 @@ def _make_course(base: Path) -> Path:
 
     from autograder.course import Course
 
+    from ..nbtasks import copy_course
+
     course = base / "course"
-    shutil.copytree(
-        ROOT / "course",
-        course,
-        ignore=shutil.ignore_patterns(
-            "release", "submitted", "autograded", "feedback", "gradebook.db", ".grading-logs"
-        ),
-    )
+    copy_course(course)
     Course(course).release(ASSIGNMENT)
     source = nbformat.read(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     release = nbformat.read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
