@@ -52,7 +52,16 @@ test: $(STAMP) book/_build/.src-stamp
 test-fast: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) tests -m "not slow and not browser and not grading"
 
-bench: $(STAMP)
+# Benchmarks compare with peer libraries that the package itself never needs.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) torch-geometric
+	@# torchattacks declares torchvision and an old requests, which would replace our torch;
+	@# it imports neither, so it goes in without its declared dependencies.
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) --no-deps torchattacks
+	@touch $@
+
+bench: $(BENCH_STAMP)
 	$(PY) -m tests.benchmarks
 
 lint: $(STAMP)
