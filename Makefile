@@ -45,7 +45,7 @@ book: $(STAMP) book/_build/.src-stamp
 
 test: $(STAMP) book/_build/.src-stamp
 	$(PY) -m pytest -n $(JOBS) --dist loadscope \
-	    tests book course/source --nbval-lax --nbval-current-env \
+	    tests course/source --nbval-lax --nbval-current-env \
 	    --nbval-cell-timeout=$(NB_TIMEOUT)
 
 # Without notebooks, grading and browser: the package's unit tests only (seconds).

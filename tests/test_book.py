@@ -1,26 +1,68 @@
-"""Build the book and look at the `training` page in headless Chromium, offline.
+"""Build the book once and look at every chapter page in headless Chromium, offline.
 
-Checks what a reader would see: math typeset by the bundled MathJax (no raw TeX left), every
-figure loaded, exercise and solution boxes, the widget rendered from vendored JavaScript, no
-console errors, and no request leaving the local server. Keeps a screenshot in tests/artifacts/.
+The build is the one execution of the book's notebooks in `make test` (nbval runs only the
+assignments): MyST-NB executes each chapter into the jupyter-cache that `make book` then reuses,
+and a failing cell, such as a claim whose `assert` no longer holds, fails the build. The failure
+names the notebook and shows the cell.
+
+On every chapter page the checks are what a reader would see: math typeset by the bundled
+MathJax (no raw TeX left), every figure loaded, exercise and solution boxes, a widget rendered
+from vendored JavaScript, no console errors, and no request leaving the local server. A
+screenshot of each page is kept in tests/artifacts/.
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import re
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .conftest import ROOT, need_system_package
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 HTML = ROOT / "book" / "_build" / "html"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def chapters() -> list[str]:
+    """The chapter notebooks listed in book/_toc.yml, in reading order."""
+    toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
+    files = [c["file"] for part in toc.get("parts", []) for c in part.get("chapters", [])]
+    return [f for f in files if (ROOT / "book" / f"{f}.ipynb").is_file()]
+
+
+CHAPTERS = chapters()
+
+
+def explain_failure(log: str) -> str:
+    """Pull the failing notebook and cell out of a jupyter-book log (the rest is noise)."""
+    log = ANSI.sub("", log)
+    notebooks = re.findall(r"(\S+\.ipynb): WARNING: Executing notebook failed", log)
+    cell = re.search(
+        r"An error occurred while executing the following cell:\n-+\n(.*?)\n-+\n(.*?)(?:\n\n|$)",
+        log,
+        re.S,
+    )
+    if not notebooks:
+        return log[-6000:]
+    where = ", ".join(str(Path(n).relative_to(ROOT)) if n.startswith(str(ROOT)) else n
+                      for n in notebooks)  # fmt: skip
+    text = f"executing {where} failed"
+    if cell:
+        text += f" in the cell:\n{cell.group(1)}\n"
+        after = log[cell.end(1) :].splitlines()
+        errors = [line for line in after if re.match(r"^[\w.]*(Error|Exception)\w*:", line)]
+        if errors:
+            text += "\n" + errors[0]
+    return text
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +75,29 @@ def built_book() -> Path:
         capture_output=True,
         text=True,
     )
-    assert proc.returncode == 0, (
-        f"jupyter-book build failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}"
-    )
-    assert (HTML / "training.html").is_file(), "the build made no training.html"
+    if proc.returncode != 0:
+        pytest.fail("the book did not build: " + explain_failure(proc.stdout + proc.stderr))
     return HTML
+
+
+def test_the_book_builds_and_every_chapter_executes(built_book):
+    assert CHAPTERS, "book/_toc.yml lists no chapter notebook"
+    for chapter in CHAPTERS:
+        assert (built_book / f"{chapter}.html").is_file(), f"the build made no {chapter}.html"
+
+
+def test_failures_name_the_notebook_and_cell():
+    """The message a contributor sees when a chapter's claim stops holding."""
+    log = (
+        "\x1b[91m/x/book/conv.ipynb: WARNING: Executing notebook failed: CellExecutionError\n"
+        "nbclient.exceptions.CellExecutionError: An error occurred while executing the "
+        "following cell:\n------------------\nassert gap < 1e-6, 'conv is not equivariant'\n"
+        "------------------\n\x1b[31mAssertionError\x1b[39m: conv is not equivariant\n\n"
+    )
+    text = explain_failure(log)
+    assert "/x/book/conv.ipynb" in text
+    assert "assert gap < 1e-6" in text
+    assert "AssertionError: conv is not equivariant" in text
 
 
 @pytest.fixture(scope="module")
@@ -85,11 +145,13 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
-@pytest.fixture(scope="module")
-def training_page(browser, server, artifacts_dir):
+@pytest.fixture(scope="module", params=CHAPTERS)
+def page(request, browser, server, artifacts_dir):
     from selenium.webdriver.support.ui import WebDriverWait
 
-    browser.get(f"{server}/training.html")
+    chapter = request.param
+    browser.get_log("browser")  # drop earlier pages' console entries: only this page's count
+    browser.get(f"{server}/{chapter}.html")
     wait = WebDriverWait(browser, 30)
     # MathJax 3 resolves this promise once the page is typeset.
     wait.until(
@@ -108,15 +170,15 @@ def training_page(browser, server, artifacts_dir):
     )
     height = browser.execute_script("return document.body.scrollHeight;")
     browser.set_window_size(1400, min(int(height), 16000))
-    browser.save_screenshot(str(artifacts_dir / "training.png"))
+    browser.save_screenshot(str(artifacts_dir / f"{chapter}.png"))
     return browser
 
 
-def test_math_is_typeset_with_no_raw_tex_left(training_page):
-    n = training_page.execute_script("return document.querySelectorAll('mjx-container').length;")
-    assert n > 20, f"only {n} MathJax-rendered elements on the training page"
+def test_math_is_typeset_with_no_raw_tex_left(page):
+    n = page.execute_script("return document.querySelectorAll('mjx-container').length;")
+    assert n > 20, f"only {n} MathJax-rendered elements on the page"
     # Text outside code cells must not show TeX delimiters (they vanish once typeset).
-    text = training_page.execute_script("""
+    text = page.execute_script("""
         const main = document.querySelector('main') || document.body;
         const clone = main.cloneNode(true);
         clone.querySelectorAll('pre, code, script, style, mjx-container, .cell_input')
@@ -126,8 +188,8 @@ def test_math_is_typeset_with_no_raw_tex_left(training_page):
         assert raw not in text, f"raw TeX {raw!r} left in the rendered page"
 
 
-def test_every_figure_loads(training_page):
-    images = training_page.execute_script("""
+def test_every_figure_loads(page):
+    images = page.execute_script("""
         return Array.from(document.querySelectorAll('main img')).map(
             i => [i.src.slice(0, 80), i.complete && i.naturalWidth > 0]);""")
     assert len(images) >= 4, f"expected the chapter's figures, found {len(images)} images"
@@ -135,28 +197,26 @@ def test_every_figure_loads(training_page):
     assert not broken, f"images that did not load: {broken}"
 
 
-def test_exercises_and_solutions_are_there(training_page):
-    n_ex = training_page.execute_script("return document.querySelectorAll('.exercise').length;")
-    n_sol = training_page.execute_script("return document.querySelectorAll('.solution').length;")
+def test_exercises_and_solutions_are_there(page):
+    n_ex = page.execute_script("return document.querySelectorAll('.exercise').length;")
+    n_sol = page.execute_script("return document.querySelectorAll('.solution').length;")
     assert n_ex >= 3, f"found {n_ex} exercise boxes"
     assert n_sol >= 3, f"found {n_sol} solution boxes"
 
 
-def test_widget_renders_from_vendored_js(training_page):
-    sliders = training_page.execute_script(
+def test_widget_renders_from_vendored_js(page):
+    sliders = page.execute_script(
         "return document.querySelectorAll('.widget-slider, .jupyter-widgets .slider').length;"
     )
     assert sliders >= 1, "the widget did not render (no slider in the page)"
 
 
-def test_no_request_leaves_the_site(training_page, server):
-    urls = training_page.execute_script(
-        "return performance.getEntriesByType('resource').map(e => e.name);"
-    )
+def test_no_request_leaves_the_site(page, server):
+    urls = page.execute_script("return performance.getEntriesByType('resource').map(e => e.name);")
     outside = [u for u in urls if not u.startswith(server) and not u.startswith("data:")]
     assert not outside, f"the page fetched from outside the site (would fail offline): {outside}"
 
 
-def test_console_shows_no_errors(training_page):
-    errors = [e for e in training_page.get_log("browser") if e.get("level") == "SEVERE"]
+def test_console_shows_no_errors(page):
+    errors = [e for e in page.get_log("browser") if e.get("level") == "SEVERE"]
     assert not errors, "browser console errors:\n" + "\n".join(e["message"] for e in errors)
