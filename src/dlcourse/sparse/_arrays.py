@@ -1,0 +1,154 @@
+"""Array plumbing shared by the solvers of :mod:`dlcourse.sparse` (not public).
+
+Every solver accepts NumPy arrays or torch tensors and answers in the same kind. The rules:
+
+* if ``x`` (or, failing that, ``D``) is a ``torch.Tensor`` the work is done in torch, on
+  ``x``'s device and dtype, and the result is a tensor; NumPy arrays are converted;
+* otherwise the work is done in NumPy, in float32 when both ``D`` and ``x`` are float32
+  and in float64 otherwise, and the result is an ndarray.
+
+Shapes follow scikit-learn's: signals are rows, ``x`` of shape ``(n_signals, n_features)``
+(or one signal ``(n_features,)``), a dictionary ``D`` of shape ``(n_features, n_atoms)``
+has one atom per column, codes ``z`` have shape ``(n_signals, n_atoms)``.
+"""
+
+from __future__ import annotations
+
+import numbers
+import sys
+from typing import Any
+
+import numpy as np
+
+from ..utils import check_positive
+
+
+def is_torch(a: Any) -> bool:
+    """True for a ``torch.Tensor`` (never imports torch just to ask)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(a, torch.Tensor)
+
+
+def check_int(name: str, value: Any, low: int) -> int:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+        raise ValueError(f"The '{name}' argument must be an integer >= {low}. Got {value!r}.")
+    return int(value)
+
+
+def check_lam(lam: Any) -> float:
+    """``lam`` must be a real number >= 0 (a tensor with one element is accepted)."""
+    if is_torch(lam) or isinstance(lam, np.ndarray):
+        size = lam.numel() if is_torch(lam) else lam.size
+        if size != 1:
+            raise ValueError(
+                f"The 'lam' argument must be one real number >= 0. Got an array of shape "
+                f"{tuple(lam.shape)}."
+            )
+        lam = float(lam.reshape(-1)[0])
+    return check_positive("lam", lam, strict=False)
+
+
+def _as_numpy(name: str, a: Any) -> np.ndarray:
+    try:
+        arr = np.asarray(a)
+    except Exception:  # noqa: BLE001 - any failure means "not an array of numbers"
+        arr = None
+    if (
+        arr is None
+        or arr.dtype == object
+        or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool)
+    ):
+        raise TypeError(
+            f"The '{name}' argument must be an array of real numbers (NumPy array or torch "
+            f"tensor). Got {type(a).__name__}."
+        )
+    if np.iscomplexobj(arr):
+        raise TypeError(f"The '{name}' argument must be real. Got complex dtype {arr.dtype}.")
+    return arr
+
+
+def prepare(D: Any, x: Any, x_name: str = "x"):
+    """Validate a dictionary and signals; return ``(D, X, one_signal, torch_mode)``.
+
+    ``X`` is always 2-D ``(n_signals, n_features)``; ``one_signal`` says ``x`` was 1-D, so
+    that the caller can squeeze its answer back.
+    """
+    torch_mode = is_torch(x) or is_torch(D)
+    if torch_mode:
+        import torch
+
+        ref = x if is_torch(x) else D
+        dtype = ref.dtype if ref.is_floating_point() else torch.get_default_dtype()
+        if not is_torch(x):
+            x = torch.as_tensor(_as_numpy(x_name, x), dtype=dtype, device=ref.device)
+        if not is_torch(D):
+            D = torch.as_tensor(_as_numpy("D", D), dtype=dtype, device=ref.device)
+        if x.is_complex() or D.is_complex():
+            raise TypeError("The 'D' and 'x' arguments must be real, not complex.")
+        x = x.to(dtype=dtype)
+        D = D.to(dtype=dtype, device=x.device)
+    else:
+        x = _as_numpy(x_name, x)
+        D = _as_numpy("D", D)
+        dtype = np.float32 if (x.dtype == np.float32 and D.dtype == np.float32) else np.float64
+        x = x.astype(dtype, copy=False)
+        D = D.astype(dtype, copy=False)
+    if D.ndim != 2:
+        raise ValueError(
+            f"The 'D' argument (dictionary) must have shape (n_features, n_atoms). "
+            f"Got shape {tuple(D.shape)}."
+        )
+    if x.ndim not in (1, 2):
+        raise ValueError(
+            f"The '{x_name}' argument must have shape (n_features,) or (n_signals, n_features). "
+            f"Got shape {tuple(x.shape)}."
+        )
+    if x.shape[-1] != D.shape[0]:
+        raise ValueError(
+            f"Shape mismatch: '{x_name}' has {x.shape[-1]} features (its last axis) but the "
+            f"dictionary 'D' has {D.shape[0]} rows; D must have shape (n_features, n_atoms) "
+            f"= ({x.shape[-1]}, n_atoms). Got x {tuple(x.shape)} and D {tuple(D.shape)}."
+        )
+    if not torch_mode:
+        for name, a in ((x_name, x), ("D", D)):
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"The '{name}' argument contains NaN or infinite values.")
+    one_signal = x.ndim == 1
+    return D, (x[None, :] if one_signal else x), one_signal, torch_mode
+
+
+def prepare_codes(name: str, z: Any, like_x: Any, n_signals: int, n_atoms: int, one_signal: bool):
+    """Validate codes ``z`` against ``(n_signals, n_atoms)``; convert to ``like_x``'s kind."""
+    if is_torch(like_x):
+        import torch
+
+        if not is_torch(z):
+            z = torch.as_tensor(_as_numpy(name, z))
+        z = z.to(dtype=like_x.dtype, device=like_x.device)
+    else:
+        z = _as_numpy(name, z).astype(like_x.dtype, copy=False)
+    expected = (n_atoms,) if one_signal else (n_signals, n_atoms)
+    if tuple(z.shape) != expected:
+        raise ValueError(
+            f"The '{name}' argument (codes) must have shape {expected} = "
+            f"{'(n_atoms,)' if one_signal else '(n_signals, n_atoms)'}. Got {tuple(z.shape)}."
+        )
+    return z[None, :] if one_signal else z
+
+
+def zeros_like_codes(X: Any, n_atoms: int):
+    if is_torch(X):
+        import torch
+
+        return torch.zeros(X.shape[0], n_atoms, dtype=X.dtype, device=X.device)
+    return np.zeros((X.shape[0], n_atoms), dtype=X.dtype)
+
+
+def spectral_norm_sq(D: Any) -> float:
+    """:math:`\\|D\\|_2^2`, the largest eigenvalue of :math:`D^\\top D` (a Python float)."""
+    if is_torch(D):
+        import torch
+
+        with torch.no_grad():
+            return float(torch.linalg.matrix_norm(D.detach().double(), ord=2) ** 2)
+    return float(np.linalg.norm(np.asarray(D, dtype=np.float64), ord=2) ** 2)
