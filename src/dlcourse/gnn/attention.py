@@ -7,7 +7,8 @@ coefficients computed from the two endpoints, :math:`x_v' = \\sum_{u \\in \\math
 \\alpha_{vu} W^\\top x_u`. In the layer of Veličković et al., with :math:`h = W^\\top x`,
 
 .. math::
-   s_{vu} = \\mathrm{LeakyReLU}\\big(a_{\\mathrm{dst}}^\\top h_v + a_{\\mathrm{src}}^\\top h_u\\big),
+   s_{vu} = \\mathrm{LeakyReLU}\\big(a_{\\mathrm{dst}}^\\top h_v
+            + a_{\\mathrm{src}}^\\top h_u\\big),
    \\qquad
    \\alpha_{vu} = \\frac{\\exp s_{vu}}{\\sum_{u' \\in \\mathcal{N}(v)} \\exp s_{vu'}},
 
