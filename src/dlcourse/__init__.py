@@ -5,4 +5,15 @@ Each sub-module holds one idea and names the chapter that teaches it.
 
 __version__ = "0.1.0"
 
-__all__ = ["autograd", "optim", "losses", "data", "utils", "plot", "sparse", "__version__"]
+__all__ = [
+    "autograd",
+    "optim",
+    "losses",
+    "data",
+    "utils",
+    "plot",
+    "sparse",
+    "trainer",
+    "cnn",
+    "__version__",
+]

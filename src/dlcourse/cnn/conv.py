@@ -1,0 +1,254 @@
+"""2-D convolution from scratch: im2col + one matrix product, and a loop-by-loop reference.
+
+Taught in the chapter *Convolutions, invariance and equivariance* (``book/convolutions``).
+
+A convolution layer (in deep learning: a cross-correlation, the kernel is not flipped) maps
+``x`` of shape (N, C, H, W) with filters ``w`` of shape (O, C, kh, kw) and bias ``b`` to
+
+.. math::
+
+    y[n, o, i, j] = b[o] + \\sum_{c=0}^{C-1} \\sum_{p=0}^{k_h-1} \\sum_{q=0}^{k_w-1}
+        w[o, c, p, q]\\; \\tilde x[n, c, i s_h + p, j s_w + q],
+
+where :math:`\\tilde x` is ``x`` zero-padded by ``padding`` (or wrapped around with
+``padding_mode="circular"``). ``conv2d_direct`` computes this with a Python loop over the
+output positions (slow, a readable reference). ``conv2d`` copies every patch into a column
+(:func:`~dlcourse.cnn.im2col.im2col`) so that the whole layer is one matrix product
+``W_flat @ cols`` of a (O, C*kh*kw) by a (C*kh*kw, N*H_out*W_out) matrix; autograd
+differentiates it (the gradient of im2col is col2im). Same results as
+``torch.nn.functional.conv2d``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ._checks import as_pair, as_tensor, check_image_batch
+from .im2col import _unfold_columns, output_size, pad2d
+
+__all__ = ["conv2d", "conv2d_direct", "Conv2d"]
+
+
+def _check_conv_args(x, w, b, stride, padding, padding_mode):
+    """Validate and normalise the arguments of conv2d / conv2d_direct."""
+    x = as_tensor("x", x)
+    w = as_tensor("w", w, like=x)
+    x4, unbatched = check_image_batch("x", x)
+    if w.ndim != 4:
+        raise ValueError(
+            f"The 'w' argument must be a 4-D tensor of filters (out_channels, in_channels, kh, "
+            f"kw). Got shape {tuple(w.shape)} ({w.ndim}-D)."
+        )
+    if x4.shape[1] != w.shape[1]:
+        raise ValueError(
+            f"Channel mismatch: x has {x4.shape[1]} channels (shape {tuple(x.shape)}) but the "
+            f"filters w expect {w.shape[1]} input channels (shape {tuple(w.shape)})."
+        )
+    if not (x4.is_floating_point() and w.is_floating_point()):
+        raise TypeError(
+            f"conv2d needs floating-point x and w. Got x of dtype {x4.dtype} and w of dtype "
+            f"{w.dtype}; convert with .float()."
+        )
+    if x4.dtype != w.dtype:
+        raise TypeError(
+            f"x and w must have the same dtype. Got x {x4.dtype} and w {w.dtype}; convert one "
+            "of them with .to(other.dtype)."
+        )
+    if x4.device != w.device:
+        raise ValueError(
+            f"x and w must be on the same device. Got x on {x4.device}, w on {w.device}."
+        )
+    if b is not None:
+        b = as_tensor("b", b, like=x4)
+        if b.shape != (w.shape[0],):
+            raise ValueError(
+                f"The bias 'b' must have shape (out_channels,) = ({w.shape[0]},). "
+                f"Got shape {tuple(b.shape)}."
+            )
+        if b.dtype != x4.dtype:
+            raise TypeError(f"b must have the dtype of x ({x4.dtype}). Got {b.dtype}.")
+    stride = as_pair("stride", stride, 1)
+    padding = as_pair("padding", padding, 0)
+    out_hw = output_size(tuple(x4.shape[-2:]), tuple(w.shape[-2:]), stride, padding)
+    xp = pad2d(x4, padding, mode=padding_mode)
+    return x4, unbatched, w, b, stride, out_hw, xp
+
+
+def conv2d(x, w, b=None, stride=1, padding=0, *, padding_mode: str = "zeros"):
+    """2-D convolution (cross-correlation) of a batch by im2col and one matrix product.
+
+    .. math:: y[n, o, i, j] = b[o] + \\sum_{c, p, q} w[o, c, p, q]\\,
+        \\tilde x[n, c, i s_h + p, j s_w + q]
+
+    computed as ``W_flat @ im2col(x)`` with ``W_flat = w.reshape(O, C*kh*kw)``. Never calls
+    ``F.conv2d`` or ``F.unfold``; matches ``torch.nn.functional.conv2d`` (values and
+    gradients, on any device).
+
+    Parameters
+    ----------
+    x : tensor of shape (N, C, H, W) or (C, H, W)
+        Floating point. NumPy arrays are converted to tensors.
+    w : tensor of shape (O, C, kh, kw)
+        The filters, same dtype and device as ``x``.
+    b : tensor of shape (O,), optional
+        One bias per output channel.
+    stride : int or pair of ints, >= 1
+    padding : int or pair of ints, >= 0
+        Added on both sides of the height and the width.
+    padding_mode : {"zeros", "circular"}
+        ``"circular"`` pads by wrapping around (a convolution on the torus), which makes a
+        stride-1 convolution exactly equivariant to circular shifts.
+
+    Returns
+    -------
+    tensor of shape (N, O, H_out, W_out) (or (O, H_out, W_out) for an unbatched ``x``),
+    with :math:`H_{out} = \\lfloor (H + 2p_h - k_h)/s_h \\rfloor + 1`.
+
+    Raises
+    ------
+    ValueError
+        Wrong number of dimensions, channel mismatch, a kernel larger than the padded input,
+        non-positive stride or negative padding.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.arange(25.0).reshape(1, 1, 5, 5)
+    >>> w = torch.ones(1, 1, 3, 3)          # sums each 3x3 patch
+    >>> conv2d(x, w)[0, 0]
+    tensor([[ 54.,  63.,  72.],
+            [ 99., 108., 117.],
+            [144., 153., 162.]])
+    """
+    x4, unbatched, w, b, stride, (ho, wo), xp = _check_conv_args(
+        x, w, b, stride, padding, padding_mode
+    )
+    n = x4.shape[0]
+    o, _, kh, kw = w.shape
+    cols = _unfold_columns(xp, (kh, kw), stride)  # (C*kh*kw, N*Ho*Wo)
+    w_flat = w.reshape(o, -1)
+    out = w_flat @ cols if b is None else torch.addmm(b[:, None], w_flat, cols)
+    out = out.reshape(o, n, ho, wo).permute(1, 0, 2, 3).contiguous()
+    return out[0] if unbatched else out
+
+
+def conv2d_direct(x, w, b=None, stride=1, padding=0, *, padding_mode: str = "zeros"):
+    """2-D convolution by the definition: a Python loop over the output positions.
+
+    For each output position ``(i, j)`` take the padded patch
+    ``x_pad[:, :, i*sh : i*sh + kh, j*sw : j*sw + kw]`` and compute its dot product with
+    every filter. Slow (``H_out * W_out`` small tensor operations), but every line is the
+    formula; differentiable, and the reference that :func:`conv2d` is checked against.
+    Same arguments and result as :func:`conv2d`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x, w = torch.randn(2, 3, 6, 6), torch.randn(4, 3, 3, 3)
+    >>> torch.allclose(conv2d_direct(x, w, stride=2, padding=1),
+    ...                conv2d(x, w, stride=2, padding=1), atol=1e-5)
+    True
+    """
+    x4, unbatched, w, b, (sh, sw), (ho, wo), xp = _check_conv_args(
+        x, w, b, stride, padding, padding_mode
+    )
+    kh, kw = w.shape[-2:]
+    rows = []
+    for i in range(ho):
+        row = []
+        for j in range(wo):
+            patch = xp[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw]  # (N, C, kh, kw)
+            row.append((patch[:, None] * w[None]).sum(dim=(2, 3, 4)))  # (N, O)
+        rows.append(torch.stack(row, dim=-1))  # (N, O, W_out)
+    out = torch.stack(rows, dim=-2)  # (N, O, H_out, W_out)
+    if b is not None:
+        out = out + b[:, None, None]
+    return out[0] if unbatched else out
+
+
+class Conv2d(torch.nn.Module):
+    """A convolution layer with learnable filters, computed by :func:`conv2d`.
+
+    A drop-in for ``torch.nn.Conv2d`` (same parameter names, shapes and default
+    initialisation: Kaiming-uniform filters, biases uniform in
+    :math:`\\pm 1/\\sqrt{C k_h k_w}`), so a state dict loads into either.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size : int or pair of ints
+    stride : int or pair of ints
+    padding : int or pair of ints
+    bias : bool
+        Learn one bias per output channel.
+    padding_mode : {"zeros", "circular"}
+
+    Attributes
+    ----------
+    weight : Parameter of shape (out_channels, in_channels, kh, kw)
+    bias : Parameter of shape (out_channels,) or None
+
+    Examples
+    --------
+    >>> import torch
+    >>> layer = Conv2d(1, 6, 5)
+    >>> layer(torch.zeros(8, 1, 28, 28)).shape
+    torch.Size([8, 6, 24, 24])
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        bias: bool = True,
+        *,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        self.in_channels = as_pair("in_channels", in_channels, 1)[0]
+        self.out_channels = as_pair("out_channels", out_channels, 1)[0]
+        self.kernel_size = as_pair("kernel_size", kernel_size, 1)
+        self.stride = as_pair("stride", stride, 1)
+        self.padding = as_pair("padding", padding, 0)
+        if padding_mode not in ("zeros", "circular"):
+            raise ValueError(
+                f"The 'padding_mode' argument must be 'zeros' or 'circular'. Got {padding_mode!r}."
+            )
+        self.padding_mode = padding_mode
+        factory = {"device": device, "dtype": dtype}
+        self.weight = torch.nn.Parameter(
+            torch.empty(self.out_channels, self.in_channels, *self.kernel_size, **factory)
+        )
+        self.bias = torch.nn.Parameter(torch.empty(self.out_channels, **factory)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Initialise as ``torch.nn.Conv2d`` does (Kaiming-uniform with a = sqrt(5))."""
+        torch.nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+            bound = 1 / math.sqrt(fan_in)
+            torch.nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        return conv2d(
+            x, self.weight, self.bias, self.stride, self.padding, padding_mode=self.padding_mode
+        )
+
+    def extra_repr(self) -> str:
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}"
+        )
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode!r}"
+        return s
