@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .conv import _check_dim, glorot_
-from .graph import add_self_loops
+from .graph import _append_self_loops
 from .message_passing import MessagePassing
 from .scatter import scatter_softmax
 
@@ -110,7 +110,7 @@ class GraphAttention(MessagePassing):
     def forward(self, x: torch.Tensor, graph, return_attention: bool = False):
         edge_index, _, n = self.read_graph(x, graph, in_dim=self.in_dim)
         if self.self_loops:
-            edge_index, _ = add_self_loops(edge_index, n)
+            edge_index, _ = _append_self_loops(edge_index, n, None)
         h = (x @ self.weight).view(n, self.heads, self.out_dim)
         # a^T [h_v ; h_u] splits into a per-target and a per-source term: compute each once
         # per node, then gather one score per edge

@@ -27,9 +27,9 @@ import numbers
 import torch
 from torch import nn
 
-from .graph import add_self_loops
+from .graph import _append_self_loops
 from .message_passing import MessagePassing
-from .normalize import gcn_norm
+from .normalize import _gcn_norm, check_nonnegative
 
 __all__ = ["GraphConv", "glorot_"]
 
@@ -116,11 +116,13 @@ class GraphConv(MessagePassing):
     def forward(self, x: torch.Tensor, graph, edge_weight=None) -> torch.Tensor:
         edge_index, edge_weight, n = self.read_graph(x, graph, edge_weight, self.in_dim)
         if self.normalize:
-            edge_index, edge_weight = gcn_norm(
-                edge_index, n, edge_weight, self_loops=self.self_loops, dtype=x.dtype
-            )
+            if edge_weight is None:
+                edge_weight = x.new_ones(edge_index.shape[1])
+            else:
+                check_nonnegative(edge_weight, "edge_weight")
+            edge_index, edge_weight = _gcn_norm(edge_index, n, edge_weight, self.self_loops)
         elif self.self_loops:
-            edge_index, edge_weight = add_self_loops(edge_index, n, edge_weight)
+            edge_index, edge_weight = _append_self_loops(edge_index, n, edge_weight)
         h = x @ self.weight  # psi(x_u) = W^T x_u, computed once per node, not once per edge
         out = self.propagate(edge_index, h, edge_weight=edge_weight)
         return out if self.bias is None else out + self.bias

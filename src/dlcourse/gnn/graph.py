@@ -337,11 +337,16 @@ def add_self_loops(edge_index, num_nodes: int, edge_weight=None, fill_value: flo
     """
     ei = check_edge_index(edge_index, num_nodes)
     n = _check_num_nodes(num_nodes)
+    w = None if edge_weight is None else _check_edge_weight(edge_weight, ei)
+    return _append_self_loops(ei, n, w, fill_value)
+
+
+def _append_self_loops(ei: torch.Tensor, n: int, w: torch.Tensor | None, fill_value=1.0):
+    """add_self_loops on arguments already checked (layers validate once, at the door)."""
     loops = torch.arange(n, device=ei.device).unsqueeze(0).expand(2, n)
     ei = torch.cat([ei, loops], dim=1)
-    if edge_weight is None:
+    if w is None:
         return ei, None
-    w = _check_edge_weight(edge_weight, ei[:, : ei.shape[1] - n])
     return ei, torch.cat([w, w.new_full((n,), fill_value)])
 
 

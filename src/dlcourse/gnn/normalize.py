@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import torch
 
-from .graph import _dense, _infer_num_nodes, add_self_loops, check_edge_index, degree
+from .graph import _append_self_loops, _dense, _infer_num_nodes, check_edge_index
 
 __all__ = ["normalized_adjacency", "gcn_norm", "laplacian"]
 
@@ -35,7 +35,8 @@ def _inv_sqrt(d: torch.Tensor) -> torch.Tensor:
     return out.masked_fill(d == 0, 0.0)
 
 
-def _check_nonnegative(a: torch.Tensor, name: str) -> None:
+def check_nonnegative(a: torch.Tensor, name: str) -> None:
+    """Raise ValueError if ``a`` has a negative, infinite or nan entry."""
     if a.numel() and not bool(torch.isfinite(a).all()):
         raise ValueError(f"The '{name}' argument contains inf or nan.")
     if a.numel() and bool((a < 0).any()):
@@ -70,7 +71,7 @@ def normalized_adjacency(adjacency, self_loops: bool = True) -> torch.Tensor:
             [0.5000, 0.5000]])
     """
     a = _dense(adjacency)
-    _check_nonnegative(a, "adjacency")
+    check_nonnegative(a, "adjacency")
     if self_loops:
         a = a + torch.eye(a.shape[0], dtype=a.dtype, device=a.device)
     s = _inv_sqrt(a.sum(dim=1))
@@ -127,10 +128,15 @@ def gcn_norm(
             )
         if not w.is_floating_point():
             w = w.to(dtype or torch.get_default_dtype())
-        _check_nonnegative(w, "edge_weight")
+        check_nonnegative(w, "edge_weight")
+    return _gcn_norm(ei, n, w, self_loops)
+
+
+def _gcn_norm(ei: torch.Tensor, n: int, w: torch.Tensor, self_loops: bool):
+    """gcn_norm on arguments already checked: (E,) weights w, edges inside 0..n-1."""
     if self_loops:
-        ei, w = add_self_loops(ei, n, w)
-    s = _inv_sqrt(degree(ei[1], n, weight=w))
+        ei, w = _append_self_loops(ei, n, w)
+    s = _inv_sqrt(w.new_zeros(n).index_add_(0, ei[1], w))  # weighted in-degrees
     return ei, s[ei[0]] * w * s[ei[1]]
 
 
@@ -152,7 +158,7 @@ def laplacian(adjacency, normalized: bool = True) -> torch.Tensor:
     tensor([0., 2.])
     """
     a = _dense(adjacency)
-    _check_nonnegative(a, "adjacency")
+    check_nonnegative(a, "adjacency")
     eye = torch.eye(a.shape[0], dtype=a.dtype, device=a.device)
     if normalized:
         return eye - normalized_adjacency(a, self_loops=False)
