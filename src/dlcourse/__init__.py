@@ -15,5 +15,6 @@ __all__ = [
     "sparse",
     "trainer",
     "cnn",
+    "gnn",
     "__version__",
 ]
