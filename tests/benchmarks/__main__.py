@@ -8,7 +8,7 @@ import sys
 
 from . import print_table
 
-MODULES = ["bench_autograd", "bench_notebooks", "bench_grading", "bench_gnn"]
+MODULES = ["bench_autograd", "bench_notebooks", "bench_grading", "bench_gnn", "bench_cnn"]
 
 
 def main() -> int:

@@ -127,8 +127,9 @@ def conv2d(x, w, b=None, stride=1, padding=0, *, padding_mode: str = "zeros"):
     )
     n = x4.shape[0]
     o, _, kh, kw = w.shape
-    cols = _unfold_columns(xp, (kh, kw), stride)  # (C*kh*kw, N*Ho*Wo)
-    w_flat = w.reshape(o, -1)
+    cols = _unfold_columns(xp, (kh, kw), stride)  # (kh, kw, C, N, Ho, Wo), a copy
+    cols = cols.reshape(-1, n * ho * wo)  # rows (p, q, c), columns (n, i, j)
+    w_flat = w.permute(0, 2, 3, 1).reshape(o, -1)  # (O, kh*kw*C), the same row order
     out = w_flat @ cols if b is None else torch.addmm(b[:, None], w_flat, cols)
     out = out.reshape(o, n, ho, wo).permute(1, 0, 2, 3).contiguous()
     return out[0] if unbatched else out

@@ -138,42 +138,44 @@ def sliding_windows(
     return windows[0] if unbatched else windows
 
 
-def _col2im_core(cols, input_size, kernel_size, stride):
-    """Adjoint of the column layout (C, kh, kw, N, Ho, Wo) -> image (N, C, H, W), no padding."""
-    c, kh, kw, n, ho, wo = cols.shape
+def _col2im_core(cols, input_size, stride):
+    """Adjoint of the column layout: cols (kh, kw, C, N, Ho, Wo) -> image (N, C, H, W).
+
+    For each kernel offset (p, q), the block ``cols[p, q]`` came from the strided slice
+    ``x[:, :, p::sh, q::sw]`` of the (padded) image: add it back there.
+    """
+    kh, kw, c, n, ho, wo = cols.shape
     h, w = input_size
     sh, sw = stride
     img = cols.new_zeros((c, n, h, w))
     for p in range(kh):
         for q in range(kw):
-            img[:, :, p : p + sh * (ho - 1) + 1 : sh, q : q + sw * (wo - 1) + 1 : sw] += cols[
-                :, p, q
-            ]
+            img[:, :, p : p + sh * (ho - 1) + 1 : sh, q : q + sw * (wo - 1) + 1 : sw].add_(
+                cols[p, q]
+            )
     return img.permute(1, 0, 2, 3)
 
 
 class _Im2Col(torch.autograd.Function):
-    """im2col of an already padded batch into the (C*kh*kw, N*Ho*Wo) column matrix; rows
-    ordered (channel, kernel row, kernel column), columns (image, output row, output column).
-    Backward: col2im, the adjoint."""
+    """im2col of an already padded batch (N, C, H, W) into columns of shape
+    (kh, kw, C, N, Ho, Wo): ``cols[p, q, c, n, i, j] = x[n, c, i*sh + p, j*sw + q]``.
+    Reshaped to (kh*kw*C, N*Ho*Wo) it is the matrix a convolution multiplies.
+    Backward: col2im, the adjoint (one slice-add per kernel offset)."""
 
     @staticmethod
     def forward(ctx, xp, kernel_size, stride):
         kh, kw = kernel_size
         win = xp.unfold(2, kh, stride[0]).unfold(3, kw, stride[1])  # N C Ho Wo kh kw
-        n, c, ho, wo = win.shape[:4]
-        ctx.shape, ctx.stride, ctx.input_size = win.shape, stride, tuple(xp.shape[-2:])
-        return win.permute(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * ho * wo)
+        ctx.stride, ctx.input_size = stride, tuple(xp.shape[-2:])
+        return win.permute(4, 5, 1, 0, 2, 3).contiguous()
 
     @staticmethod
     def backward(ctx, grad):
-        n, c, ho, wo, kh, kw = ctx.shape
-        core = grad.reshape(c, kh, kw, n, ho, wo)
-        return _col2im_core(core, ctx.input_size, (kh, kw), ctx.stride), None, None
+        return _col2im_core(grad, ctx.input_size, ctx.stride), None, None
 
 
 def _unfold_columns(xp, kernel_size, stride):
-    """Differentiable im2col of a padded batch: (C*kh*kw, N*Ho*Wo)."""
+    """Differentiable im2col of a padded batch: (kh, kw, C, N, Ho, Wo)."""
     return _Im2Col.apply(xp, kernel_size, stride)
 
 
@@ -215,9 +217,9 @@ def im2col(x, kernel_size, stride=1, padding=0, *, padding_mode: str = "zeros"):
     padding = as_pair("padding", padding, 0)
     ho, wo = output_size(tuple(x4.shape[-2:]), kernel, stride, padding)
     xp = pad2d(x4, padding, mode=padding_mode)
-    cols = _unfold_columns(xp, kernel, stride)  # (C*kh*kw, N*L)
-    n = x4.shape[0]
-    cols = cols.reshape(-1, n, ho * wo).permute(1, 0, 2)
+    blocks = _unfold_columns(xp, kernel, stride)  # (kh, kw, C, N, Ho, Wo)
+    kh, kw, c, n = blocks.shape[:4]
+    cols = blocks.permute(3, 2, 0, 1, 4, 5).reshape(n, c * kh * kw, ho * wo)
     return cols[0] if unbatched else cols
 
 
@@ -269,7 +271,7 @@ def col2im(cols, input_size, kernel_size, stride=1, padding=0):
             f"Got shape {tuple(cols.shape)}."
         )
     c = rows // (kh * kw)
-    core = cols.reshape(n, c, kh, kw, ho, wo).permute(1, 2, 3, 0, 4, 5)
-    img = _col2im_core(core, (h + 2 * ph, w + 2 * pw), (kh, kw), stride)
+    core = cols.reshape(n, c, kh, kw, ho, wo).permute(2, 3, 1, 0, 4, 5)  # kh kw C N Ho Wo
+    img = _col2im_core(core, (h + 2 * ph, w + 2 * pw), stride)
     img = img[:, :, ph : ph + h, pw : pw + w]
     return img[0] if unbatched else img

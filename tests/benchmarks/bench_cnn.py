@@ -1,0 +1,171 @@
+"""Benchmark: dlcourse.cnn's from-scratch convolution and the networks of the chapter.
+
+* ``conv2d`` (im2col + one matrix product, col2im backward) against
+  ``torch.nn.functional.conv2d``, forward + backward, on LeNet's two layer shapes and on
+  the 3 x 3 layers of the residual-vs-plain experiment, with one thread and with all of
+  torch's threads. Both run side by side in one process, interleaved (rounds alternate
+  which goes first), after a warm-up; the figure is the best round (the least disturbed by
+  other work on the machine).
+* LeNet trained on the offline MNIST-5k: test accuracy and training time with our layers,
+  against the same network and schedule on torch's layers.
+* The residual-vs-plain experiment: final training loss of ``deep_net`` at equal depth,
+  residual vs plain, same data, schedule and seed.
+
+Run ``python -m tests.benchmarks.bench_cnn`` for a table; ``run()`` returns the rows.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+CONV_ROUNDS, CONV_STEPS = 15, 10
+
+# the configurations the book uses (book/convolutions.ipynb reads the same numbers)
+LENET = {"epochs": 8, "lr": 2e-3, "batch_size": 32}
+DEPTH = {"n_blocks": 20, "channels": 8, "downsample": 2, "epochs": 2, "lr": 3e-3}
+
+
+def _best_interleaved(ours, theirs, rounds: int = CONV_ROUNDS, steps: int = CONV_STEPS):
+    """Best (minimum over rounds) mean seconds per call of two functions, interleaved."""
+    for _ in range(3):
+        ours()
+        theirs()
+    best = {"ours": np.inf, "theirs": np.inf}
+    for r in range(rounds):
+        order = [("ours", ours), ("theirs", theirs)]
+        for name, fn in order if r % 2 == 0 else order[::-1]:
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                fn()
+            best[name] = min(best[name], (time.perf_counter() - t0) / steps)
+    return best["ours"], best["theirs"]
+
+
+def _conv_row(x_shape, w_shape, padding: int, label: str, goal: str, threads: str) -> dict:
+    import torch
+    import torch.nn.functional as F
+
+    from dlcourse.cnn import conv2d
+
+    torch.manual_seed(0)
+    x = torch.randn(*x_shape, requires_grad=True)
+    w = torch.randn(*w_shape, requires_grad=True)
+    b = torch.randn(w_shape[0], requires_grad=True)
+    g = torch.randn_like(F.conv2d(x, w, b, padding=padding))
+    ours_out, ref_out = conv2d(x, w, b, padding=padding), F.conv2d(x, w, b, padding=padding)
+    assert torch.allclose(ours_out, ref_out, rtol=1e-4, atol=1e-4)
+
+    def step(fn):
+        def run_once():
+            x.grad = w.grad = b.grad = None
+            fn(x, w, b, padding=padding).backward(g)
+
+        return run_once
+
+    t_ours, t_ref = _best_interleaved(step(conv2d), step(F.conv2d))
+    return {
+        "benchmark": f"conv2d fwd+bwd, {label}",
+        "ours": f"{t_ours * 1e3:.2f} ms",
+        "reference": f"{t_ref * 1e3:.2f} ms (F.conv2d)",
+        "ratio": f"{t_ours / t_ref:.2f}x",
+        "goal": goal,
+        "note": f"x {tuple(x_shape)}, w {tuple(w_shape)}, float32; best of {CONV_ROUNDS} "
+        f"interleaved rounds of {CONV_STEPS}; {threads}",
+    }
+
+
+def _train(model, split, **kwargs):
+    from dlcourse.cnn import evaluate, train
+
+    cpu0 = time.process_time()
+    history = train(model, (split.x_train, split.y_train), progress=False, **kwargs)
+    cpu = time.process_time() - cpu0
+    return history, cpu, evaluate(model, split.x_test, split.y_test)
+
+
+def _lenet_rows(split, threads: str) -> list[dict]:
+    from dlcourse.cnn import LeNet
+    from dlcourse.utils import seed_everything
+
+    results = {}
+    for backend in ("dlcourse", "torch"):
+        seed_everything(0)
+        results[backend] = _train(LeNet(backend=backend), split, **LENET)
+    (h, cpu, acc), (h_ref, cpu_ref, acc_ref) = results["dlcourse"], results["torch"]
+    schedule = f"{LENET['epochs']} epochs, Adam lr {LENET['lr']}, batch {LENET['batch_size']}"
+    return [
+        {
+            "benchmark": "LeNet test accuracy on MNIST-5k (4,000 train / 1,000 test)",
+            "ours": f"{acc:.1%}",
+            "reference": f"{acc_ref:.1%} (torch layers)",
+            "ratio": f"{acc / acc_ref:.3f}",
+            "goal": ">= 95%",
+            "note": f"{schedule}; seed 0",
+        },
+        {
+            "benchmark": "LeNet training time on MNIST-5k",
+            "ours": f"{h.seconds:.1f} s ({cpu:.1f} s CPU)",
+            "reference": f"{h_ref.seconds:.1f} s ({cpu_ref:.1f} s CPU) (torch layers)",
+            "ratio": f"{h.seconds / h_ref.seconds:.2f}x",
+            "goal": "info",
+            "note": f"{schedule}; wall clock of dlcourse.trainer.train; {threads}",
+        },
+    ]
+
+
+def _depth_row(split, threads: str) -> dict:
+    from dlcourse.cnn import deep_net
+    from dlcourse.utils import seed_everything
+
+    cfg = dict(DEPTH)
+    epochs, lr = cfg.pop("epochs"), cfg.pop("lr")
+    out = {}
+    for residual in (True, False):
+        seed_everything(0)
+        net = deep_net(residual=residual, **cfg)
+        out[residual] = _train(net, split, epochs=epochs, lr=lr)
+    (h_res, cpu_res, acc_res), (h_plain, cpu_plain, acc_plain) = out[True], out[False]
+    depth = 2 * cfg["n_blocks"] + 2
+    return {
+        "benchmark": f"residual vs plain, {depth} weight layers: final training loss",
+        "ours": f"{h_res.loss[-1]:.3f} (residual; test acc {acc_res:.1%})",
+        "reference": f"{h_plain.loss[-1]:.3f} (plain; test acc {acc_plain:.1%})",
+        "ratio": f"{h_res.loss[-1] / h_plain.loss[-1]:.2f}",
+        "goal": "residual < plain",
+        "note": f"deep_net({cfg['n_blocks']} blocks, {cfg['channels']} channels, 14x14 input, "
+        f"BN), {epochs} epochs Adam lr {lr}; {h_res.seconds + h_plain.seconds:.0f} s for both "
+        f"({cpu_res + cpu_plain:.0f} s CPU); {threads}",
+    }
+
+
+def run() -> list[dict]:
+    """Time the benchmarks; return one row per benchmark (all values formatted strings)."""
+    import torch
+
+    from dlcourse.data import load_mnist5k
+
+    n_threads = torch.get_num_threads()
+    threads = f"torch threads {n_threads}"
+    rows = []
+    # one thread (as the grader runs student code) and all of torch's threads
+    for n in sorted({1, n_threads}):
+        torch.set_num_threads(n)
+        label = f"torch threads {n}"
+        rows += [
+            _conv_row((64, 1, 28, 28), (6, 1, 5, 5), 0, "LeNet conv1", "<= 3x", label),
+            _conv_row((64, 6, 12, 12), (16, 6, 5, 5), 0, "LeNet conv2", "<= 3x", label),
+            _conv_row((64, 8, 14, 14), (8, 8, 3, 3), 1, "3x3 block conv", "info", label),
+        ]
+    torch.set_num_threads(n_threads)
+    split = load_mnist5k(flatten=False)
+    rows += _lenet_rows(split, threads)
+    rows.append(_depth_row(split, threads))
+    return rows
+
+
+if __name__ == "__main__":
+    from . import print_table
+
+    print_table(run())
