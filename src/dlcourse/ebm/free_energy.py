@@ -151,7 +151,9 @@ def free_energy(E, beta: float, dim: int = -1, keepdim: bool = False):
 
         finite = torch.isfinite(m)
         safe_m = torch.where(finite, m, torch.zeros_like(m))
-        lse = torch.logsumexp(-b * (E - safe_m), dim=dim, keepdim=True)
+        # a beta beyond the dtype's range would become inf, and inf * 0 is NaN at the minimum
+        b_eff = min(b, torch.finfo(E.dtype).max)
+        lse = torch.logsumexp(-b_eff * (E - safe_m), dim=dim, keepdim=True)
         out = torch.where(finite, safe_m - lse / b, m)
         return out if keepdim else out.squeeze(dim)
     finite = np.isfinite(m)
