@@ -45,12 +45,20 @@ def _check_threshold(t: Any) -> Any:
 
 
 def shrink(v: Any, t: Any) -> Any:
-    """Soft thresholding without argument checks (the inner loop of the solvers)."""
+    """Soft thresholding without argument checks (the inner loop of the solvers).
+
+    Written as :math:`v - \\operatorname{clip}(v, -t, t)`, which equals
+    :math:`\\operatorname{sign}(v)\\max(|v| - t, 0)` for :math:`t \\ge 0` (exact zeros
+    included) in two passes over the data instead of four; its torch gradient is 1 on
+    the survivors and 0 elsewhere.
+    """
     if is_torch(v):
         import torch
 
-        return torch.sign(v) * torch.clamp(v.abs() - t, min=0)
-    return np.sign(v) * np.maximum(np.abs(v) - t, 0)
+        if is_torch(t):
+            return v - torch.clamp(v, -t, t)
+        return v - torch.clamp(v, -float(t), float(t))
+    return v - np.clip(v, -t, t)
 
 
 def soft_threshold(x: Any, t: Any) -> Any:
@@ -76,7 +84,7 @@ def soft_threshold(x: Any, t: Any) -> Any:
     Examples
     --------
     >>> soft_threshold(np.array([-3.0, -0.5, 0.0, 0.2, 2.0]), 1.0)
-    array([-2., -0.,  0.,  0.,  1.])
+    array([-2.,  0.,  0.,  0.,  1.])
     """
     t = _check_threshold(t)
     if not is_torch(x):
