@@ -393,3 +393,33 @@ def test_random_graph_is_simple_undirected_with_the_asked_degree():
     assert torch.equal(a, a.T) and a.diagonal().sum() == 0 and a.max() == 1
     assert 9.5 < ei.shape[1] / 2000 <= 10
     assert torch.equal(ei, gnn.random_graph(2000, 10, seed=0))
+
+
+# ------------------------------------------------------------------ documentation
+@pytest.mark.parametrize(
+    "module",
+    [
+        "graph",
+        "normalize",
+        "scatter",
+        "message_passing",
+        "conv",
+        "attention",
+        "mpnn",
+        "spectral",
+        "pool",
+        "equivariance",
+        "datasets",
+        "__init__",
+    ],
+)
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(
+        "dlcourse.gnn" if module == "__init__" else f"dlcourse.gnn.{module}"
+    )
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0, f"dlcourse.gnn.{module} has no examples"
+    assert result.failed == 0
