@@ -128,11 +128,11 @@ def group_soft_threshold(x: Any, t: float, groups: Any) -> Any:
         M = torch.as_tensor(onehot, dtype=x.dtype, device=x.device)
         norms = torch.sqrt((x * x) @ M)  # (..., n_groups)
         scale = torch.clamp(1 - t / torch.clamp(norms, min=1e-30), min=0)
-        return x * (scale @ M.T)
+        return x * (scale @ M.T) + 0.0  # + 0.0 turns -0.0 into 0.0
     x = np.asarray(x, dtype=np.float64)
     norms = np.sqrt((x * x) @ onehot)
     scale = np.maximum(1 - t / np.maximum(norms, 1e-300), 0)
-    return x * (scale @ onehot.T)
+    return x * (scale @ onehot.T) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def lasso_objective(D: Any, x: Any, z: Any, lam: float, reduction: str = "mean") -> Any:

@@ -83,6 +83,7 @@ def predictive_sparse_decomposition(
     n_code_iter: int = 30,
     lr: float = 3e-3,
     D0: Any = None,
+    encoder: Any = None,
     seed: int = 0,
     device: Any = None,
     return_energy: bool = False,
@@ -105,6 +106,10 @@ def predictive_sparse_decomposition(
         Adam learning rate of the encoder.
     D0 : array of shape (n_features, n_atoms), optional
         Starting dictionary (e.g. from :func:`learn_dictionary`); random signals otherwise.
+    encoder : torch.nn.Module, optional
+        Any module mapping (n, n_features) to (n, n_atoms), trained in place; by default a
+        new :class:`PSDEncoder`. A one-layer :class:`~dlcourse.sparse.LISTA` built on ``D0``
+        is a *shrinkage* encoder :math:`\\rho_\\theta(W_e x)` that starts as one ISTA step.
     seed : int
     device : torch.device, optional
         Where to compute: ``X``'s device for a tensor, else :func:`dlcourse.utils.device`.
@@ -115,8 +120,8 @@ def predictive_sparse_decomposition(
     -------
     D : ndarray or Tensor of shape (n_features, n_atoms)
         Unit-norm atoms; NumPy (float64) for NumPy ``X``, a tensor for a tensor ``X``.
-    encoder : PSDEncoder
-        Trained, in eval mode, on ``device``.
+    encoder : torch.nn.Module
+        The trained encoder, in eval mode, on ``device``.
     energy : ndarray of shape (n_iter,), only if ``return_energy``
     """
     import torch
@@ -161,7 +166,13 @@ def predictive_sparse_decomposition(
             )
     D = normalize_atoms(D)
     torch.manual_seed(seed)
-    encoder = PSDEncoder(p, K, dtype=Xt.dtype, device=dev)
+    if encoder is None:
+        encoder = PSDEncoder(p, K, dtype=Xt.dtype, device=dev)
+    else:
+        params = list(encoder.parameters())
+        if not params:
+            raise ValueError("The 'encoder' argument has no parameters to train.")
+        encoder = encoder.to(dtype=Xt.dtype, device=dev)
     opt = torch.optim.Adam(encoder.parameters(), lr=lr)
     eye = (alpha**0.5) * torch.eye(K, dtype=Xt.dtype, device=dev)
     energies = np.empty(n_iter)
