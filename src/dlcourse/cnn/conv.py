@@ -82,7 +82,9 @@ def conv2d(x, w, b=None, stride=1, padding=0, *, padding_mode: str = "zeros"):
     .. math:: y[n, o, i, j] = b[o] + \\sum_{c, p, q} w[o, c, p, q]\\,
         \\tilde x[n, c, i s_h + p, j s_w + q]
 
-    computed as ``W_flat @ im2col(x)`` with ``W_flat = w.reshape(O, C*kh*kw)``. Never calls
+    computed as ``W_flat @ im2col(x)`` with ``W_flat = w.reshape(O, C*kh*kw)`` (one
+    matrix product for the whole batch; internally the rows of both are ordered
+    (kernel row, kernel column, channel), which changes nothing in the sum). Never calls
     ``F.conv2d`` or ``F.unfold``; matches ``torch.nn.functional.conv2d`` (values and
     gradients, on any device).
 

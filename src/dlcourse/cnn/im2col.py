@@ -24,7 +24,9 @@ pixels it was copied from, so a pixel covered by several windows receives the su
 
 That is exactly the gradient of ``im2col``, and ``im2col`` uses it as its backward rule
 (one strided slice-add per kernel offset, ``kh*kw`` of them, instead of autograd's generic
-rule for overlapping views, which is several times slower).
+rule for overlapping views, which is slower). Internally the columns are built with their
+rows ordered (kernel row, kernel column, channel), so that the block of every kernel
+offset is contiguous; ``conv2d`` orders the filters' entries the same way.
 """
 
 from __future__ import annotations
