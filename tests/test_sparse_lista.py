@@ -221,6 +221,32 @@ def test_psd_learns_an_encoder_that_predicts_the_codes(dictionary):
     assert code_error(pred, z_opt) < code_error(ista(D, x_test.numpy(), lam, n_iter=2), z_opt)
 
 
+def test_psd_trains_a_given_shrinkage_encoder_in_place(dictionary):
+    x = _sparse_data(1000, dictionary, seed=9)
+    lam = 0.05
+    start = LISTA(torch.tensor(dictionary), lam, n_layers=1)  # one ISTA step, trainable
+    D, enc = predictive_sparse_decomposition(
+        x,
+        n_atoms=24,
+        lam=lam,
+        n_iter=150,
+        batch_size=128,
+        lr=3e-3,
+        D0=dictionary,
+        encoder=start,
+        seed=0,
+        device="cpu",
+    )
+    assert enc is start and not enc.training
+    x_test = _sparse_data(300, dictionary, seed=10)
+    z_opt = fista(D, x_test, lam, n_iter=2000)
+    with torch.no_grad():
+        pred = enc(torch.tensor(x_test)).numpy()
+    assert code_error(pred, z_opt) < code_error(ista(D, x_test, lam, n_iter=1), z_opt)
+    with pytest.raises(ValueError, match="encoder"):
+        predictive_sparse_decomposition(x, 24, lam, encoder=torch.nn.ReLU())
+
+
 def test_psd_errors():
     with pytest.raises(ValueError, match="n_signals, n_features"):
         predictive_sparse_decomposition(np.zeros(5), 3, 0.1)

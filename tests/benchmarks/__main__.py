@@ -8,7 +8,14 @@ import sys
 
 from . import print_table
 
-MODULES = ["bench_autograd", "bench_notebooks", "bench_grading", "bench_gnn", "bench_cnn"]
+MODULES = [
+    "bench_autograd",
+    "bench_notebooks",
+    "bench_grading",
+    "bench_gnn",
+    "bench_cnn",
+    "bench_sparse",
+]
 
 
 def main() -> int:
