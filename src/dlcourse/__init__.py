@@ -16,5 +16,6 @@ __all__ = [
     "trainer",
     "cnn",
     "gnn",
+    "ebm",
     "__version__",
 ]

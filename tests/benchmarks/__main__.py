@@ -15,6 +15,7 @@ MODULES = [
     "bench_gnn",
     "bench_cnn",
     "bench_sparse",
+    "bench_ebm",
 ]
 
 
