@@ -12,7 +12,12 @@
    worst-case problem (theory: -1 for ISTA, -2 for FISTA).
 3. **LISTA vs ISTA.** LISTA with K = 1, 2, 5, 10, 20 layers (64 features, 256 atoms, 5-sparse
    signals) trained for 10 epochs on 2,000 signals; on 1,000 test signals, the number of ISTA
-   iterations needed to reach the same mean squared code error.
+   iterations (up to 400) needed to reach the same mean squared code error.
+
+On a CPU, scikit-learn's coordinate descent is hard to beat on this problem: with the Gram
+matrix precomputed, a sweep costs about the number of non-zeros per signal, while each FISTA
+iteration multiplies the whole batch by the dense dictionary twice. The torch row is there for
+GPUs, where the same batched products are cheap.
 
 Run ``python -m tests.benchmarks.bench_sparse`` for a table; ``run()`` returns the rows.
 """
@@ -24,6 +29,7 @@ import time
 import numpy as np
 
 ROUNDS = 3
+MAX_ISTA = 400  # ISTA iterations tried when matching LISTA's error
 
 
 def _blas_threads() -> int:
@@ -75,9 +81,9 @@ def _fista_vs_lasso_rows() -> list[dict]:
 
     z_ref = peer()
     e_ref = lasso_objective(D, x, z_ref, lam)
-    _, hist = fista(D, x, lam, n_iter=2000, return_history=True)
+    _, hist = fista(D, x, lam, n_iter=500, return_history=True)
     within = np.flatnonzero(hist <= e_ref * (1 + 1e-6))
-    n_iter = int(np.ceil(within[0] / 10) * 10) if within.size else 2000
+    n_iter = int(np.ceil(within[0] / 10) * 10) if within.size else 500
 
     def ours():
         return fista(D, x, lam, n_iter=n_iter)
@@ -189,9 +195,9 @@ def _lista_rows() -> list[dict]:
         x_test = _sparse_data(rng, D, 1000, k=5, noise=0.01)
         D32 = D.astype(np.float32)
         z_train = fista(D32, x_train.astype(np.float32), lam, n_iter=1000).astype(np.float64)
-        z_test = fista(D, x_test, lam, n_iter=3000)
+        z_test = fista(D, x_test, lam, n_iter=1500)
         errs, z = [code_error(np.zeros_like(z_test), z_test)], None
-        for _ in range(3000):  # ISTA keeps no state but z: continue one iteration at a time
+        for _ in range(MAX_ISTA):  # ISTA keeps no state but z: continue one iteration at a time
             z = ista(D, x_test, lam, n_iter=1, z0=z)
             errs.append(code_error(z, z_test))
         errs = np.array(errs)
@@ -207,12 +213,13 @@ def _lista_rows() -> list[dict]:
                 err = code_error(model(xt), z_test)
             reach = np.flatnonzero(errs <= err)
             iters = int(reach[0]) if reach.size else None
+            needs = str(iters) if iters is not None else f"> {MAX_ISTA}"
             rows.append(
                 {
                     "benchmark": f"LISTA K={K} layers vs ISTA iterations to the same code error",
                     "ours": f"{err:.4f}",
-                    "reference": f"ISTA needs {iters if iters is not None else '> 3000'} it.",
-                    "ratio": f"{iters / K:.1f}x" if iters is not None else "> 3000/K",
+                    "reference": f"ISTA needs {needs} it.",
+                    "ratio": f"{iters / K:.1f}x" if iters is not None else f"> {MAX_ISTA / K:.0f}x",
                     "goal": "> 1 (ISTA needs more)",
                     "note": f"ISTA({K}) error {errs[K]:.4f}; training {seconds:.1f} s",
                 }
