@@ -17,8 +17,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..utils import check_in_range
-
 __all__ = ["label_subset", "encode", "linear_probe", "supervised_baseline"]
 
 
@@ -52,8 +50,13 @@ def label_subset(y, fraction: float, seed: int = 0) -> np.ndarray:
     (3, [10, 10, 10])
     """
     y = _labels(y)
-    f = check_in_range("fraction", fraction, 0.0, 1.0 + 1e-12)
-    if f <= 0:
+    try:
+        f = float(fraction)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"The 'fraction' argument must be a number in (0, 1]. Got {fraction!r}."
+        ) from None
+    if not 0.0 < f <= 1.0:
         raise ValueError(f"The 'fraction' argument must be in (0, 1]. Got {fraction!r}.")
     rng = np.random.default_rng(seed)
     picks = []
