@@ -118,3 +118,18 @@ def test_clear_errors():
         train(model, (x, y), lr=-1.0)
     with pytest.raises(ValueError, match="at least one"):
         evaluate(model, x[:0], y[:0])
+
+
+def test_regression_targets_of_any_shape():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(256, 3))
+    w = rng.normal(size=(3, 2))
+    y = x @ w  # float64 targets, shape (n, 2): cast to the model's float32
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2, bias=False)
+    history = train(model, (x, y), epochs=60, lr=0.05, loss_fn=torch.nn.functional.mse_loss,
+                    progress=False)  # fmt: skip
+    assert history.loss[-1] < 1e-3
+    np.testing.assert_allclose(model.weight.detach().numpy().T, w, atol=0.02)
+    with pytest.raises(ValueError, match=r"\(n,\)"):
+        evaluate(model, x, y)  # accuracy needs integer labels

@@ -59,11 +59,13 @@ def as_tensor(a, dtype=None, device=None):
     return t.to(device=device, dtype=dtype) if (dtype or device) else t
 
 
-def _check_pair(x, y, name: str):
+def _check_pair(x, y, name: str, labels: bool = False):
+    """Tensors x of shape (n, ...) and y of shape (n,) (labels) or (n, ...) (any target)."""
     x, y = as_tensor(x), as_tensor(y)
-    if x.ndim == 0 or y.ndim != 1 or x.shape[0] != y.shape[0]:
+    if x.ndim == 0 or y.ndim == 0 or x.shape[0] != y.shape[0] or (labels and y.ndim != 1):
+        want = "(n,)" if labels else "(n, ...)"
         raise ValueError(
-            f"{name} must be a pair (x, y) with x of shape (n, ...) and y of shape (n,); "
+            f"{name} must be a pair (x, y) with x of shape (n, ...) and y of shape {want}; "
             f"got x {tuple(x.shape)} and y {tuple(y.shape)}."
         )
     return x, y
@@ -122,7 +124,9 @@ def train(
     model : torch.nn.Module
         Trained in place, on the device its parameters live on; left in train mode.
     data : (x, y) pair or iterable of (x_batch, y_batch)
-        A pair of arrays or tensors is moved to the model's device and reshuffled each epoch.
+        A pair of arrays or tensors is moved to the model's device (floating-point ones to the
+        model's dtype) and reshuffled each epoch. ``y`` holds labels of shape (n,) or any
+        targets of shape (n, ...) that ``loss_fn`` accepts (e.g. codes for a regression).
     epochs : int
         Passes over ``data``.
     lr : float
@@ -163,12 +167,13 @@ def train(
         if len(data) != 2:
             raise ValueError("data must be a pair (x, y) or an iterable of (x, y) batches.")
         x, y = _check_pair(*data, "data")
-        data = (x.to(dev, dtype=_param_dtype(model) if x.is_floating_point() else None), y.to(dev))
+        dtype = _param_dtype(model)
+        data = tuple(t.to(dev, dtype=dtype if t.is_floating_point() else None) for t in (x, y))
         n_steps = epochs * -(-x.shape[0] // batch_size)
     else:
         n_steps = epochs * len(data) if hasattr(data, "__len__") else None
     if val is not None:
-        val = _check_pair(*val, "val")
+        val = _check_pair(*val, "val", labels=True)
     if optimizer is None:
         optimizer = torch.optim.Adam(model.parameters(), lr=check_positive("lr", lr))
     loss_fn = loss_fn or torch.nn.functional.cross_entropy
@@ -231,7 +236,7 @@ def predict(model, x, batch_size: int = 512):
 
 def evaluate(model, x, y, batch_size: int = 512) -> float:
     """Accuracy of ``argmax model(x)`` against integer labels ``y``: mean of [pred_i = y_i]."""
-    x, y = _check_pair(x, y, "(x, y)")
+    x, y = _check_pair(x, y, "(x, y)", labels=True)
     if x.shape[0] == 0:
         raise ValueError("evaluate() needs at least one example.")
     pred = predict(model, x, batch_size).argmax(dim=1)
