@@ -151,12 +151,12 @@ def _info_nce_rows(threads: str) -> list[dict]:
     g = torch.Generator().manual_seed(0)
     n, d = 512, 128
     z1 = torch.randn(n, d, generator=g)
-    z2 = z1 + 1.5 * torch.randn(n, d, generator=g)
+    z2 = z1 + 4.0 * torch.randn(n, d, generator=g)  # noisy positives: some negatives win
     for tau in (0.2, 0.005):
         ours = info_nce(z1, z2, tau).item()
         naive = _naive_info_nce(z1, z2, tau).item()
         ref64 = _naive_info_nce(z1.double(), z2.double(), tau).item()
-        agree = abs(ours - ref64) / abs(ref64) if math.isfinite(ref64) else float("nan")
+        agree = abs(ours - ref64) / max(abs(ref64), 1e-12)
         rows.append(
             {
                 "benchmark": f"info_nce vs literal formula, n={n}, d={d}, tau={tau}, float32",
