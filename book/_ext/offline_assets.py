@@ -2,7 +2,10 @@
 
 1. requirejs reads a global ``require`` object as its configuration. We map the module path of
    ``@jupyter-widgets/html-manager`` to our vendored copy, so the widget manager finds its icon
-   fonts next to it instead of at the site root (``_static/vendor/README.md``).
+   fonts next to it instead of at the site root (``_static/vendor/README.md``). We also turn
+   off requirejs's 7-second load timeout (``waitSeconds: 0``): on a busy machine the 1.5 MB
+   widget manager can take longer, and the timeout would leave the widgets blank with a
+   console error.
 2. The widget manager typesets widget labels with MathJax 2's ``MathJax.Hub.Queue``; the site
    bundles MathJax 3, which has no ``Hub``. A three-line shim maps it to ``typesetPromise``.
 3. pydata-sphinx-theme logs a console error for a first-time visitor (no saved colour mode:
@@ -17,7 +20,7 @@ from __future__ import annotations
 WIDGETS_DIR = "_static/vendor/jupyter-widgets"
 
 REQUIRE_CONFIG = (
-    "var require = {paths: {'@jupyter-widgets/html-manager/dist': "
+    "var require = {waitSeconds: 0, paths: {'@jupyter-widgets/html-manager/dist': "
     f"(document.documentElement.dataset.content_root || './') + '{WIDGETS_DIR}'}}}};"
 )
 
