@@ -5,7 +5,11 @@
    fonts next to it instead of at the site root (``_static/vendor/README.md``). We also turn
    off requirejs's 7-second load timeout (``waitSeconds: 0``): on a busy machine the 1.5 MB
    widget manager can take longer, and the timeout would leave the widgets blank with a
-   console error.
+   console error. The widget manager is a plain script tag, so its anonymous ``define()`` is
+   bound by requirejs to whichever module finishes loading next; when that is one of its own
+   ``@jupyter-widgets/*`` requests (a race on a busy machine), it computes its font URLs as
+   ``<page folder>/@jupyter-widgets/<hash>.woff2``. We copy the fonts there too, so the icons
+   load (and the console stays clean) whichever way the race goes.
 2. The widget manager typesets widget labels with MathJax 2's ``MathJax.Hub.Queue``; the site
    bundles MathJax 3, which has no ``Hub``. A three-line shim maps it to ``typesetPromise``.
 3. pydata-sphinx-theme logs a console error for a first-time visitor (no saved colour mode:
@@ -16,6 +20,9 @@
 """
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 WIDGETS_DIR = "_static/vendor/jupyter-widgets"
 
@@ -61,9 +68,22 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
     context["script_files"] = unique
 
 
+def _copy_fonts_for_either_binding(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    source = Path(app.outdir) / WIDGETS_DIR
+    target = Path(app.outdir) / "@jupyter-widgets"
+    fonts = [f for f in source.glob("*") if f.suffix in {".woff", ".woff2", ".ttf", ".eot", ".svg"}]
+    if fonts:
+        target.mkdir(exist_ok=True)
+        for font in fonts:
+            shutil.copy2(font, target / font.name)
+
+
 def setup(app):
     app.add_js_file(None, body=REQUIRE_CONFIG, priority=100)
     app.add_js_file(None, body=MATHJAX2_SHIM, priority=100)
     app.add_js_file(None, body=THEME_MODE_DEFAULT, priority=100)
     app.connect("html-page-context", _dedupe_scripts, priority=999)
+    app.connect("build-finished", _copy_fonts_for_either_binding)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
