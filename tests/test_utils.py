@@ -42,3 +42,23 @@ def test_check_positive_names_the_argument():
     with pytest.raises(TypeError, match="'lr'"):
         check_positive("lr", "fast")
     assert check_positive("lam", 0, strict=False) == 0.0
+
+
+def test_check_int_accepts_numpy_integers_and_refuses_bools_floats_and_small_values():
+    import numpy as np
+
+    from dlcourse.utils import check_int
+
+    assert check_int("n", np.int64(3), 1) == 3 and type(check_int("n", np.int64(3), 1)) is int
+    for bad in [True, 2.0, "3", 0]:
+        with pytest.raises(ValueError, match=r"'n' argument must be an integer >= 1"):
+            check_int("n", bad, 1)
+
+
+def test_is_torch_tells_tensors_from_arrays():
+    import numpy as np
+    import torch
+
+    from dlcourse.utils import is_torch
+
+    assert is_torch(torch.zeros(2)) and not is_torch(np.zeros(2)) and not is_torch([0.0])

@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
-from .utils import check_in_range, check_positive
+from .utils import check_in_range, check_int, check_positive, is_torch
 
 __all__ = [
     "SGD",
@@ -48,19 +47,8 @@ __all__ = [
 ]
 
 
-def _is_torch(x: Any) -> bool:
-    torch = sys.modules.get("torch")  # never import torch just to ask
-    return torch is not None and isinstance(x, torch.Tensor)
-
-
 def _copy(x: Any) -> Any:
-    return x.clone() if _is_torch(x) else np.array(x, copy=True)
-
-
-def _check_int(name: str, value: Any, low: int) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-        raise ValueError(f"The '{name}' argument must be an integer >= {low}. Got {value!r}.")
-    return int(value)
+    return x.clone() if is_torch(x) else np.array(x, copy=True)
 
 
 class SGD:
@@ -124,7 +112,7 @@ class SGD:
         """Update every parameter that has a gradient (those with ``grad is None`` are skipped)."""
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
         no_grad = contextlib.nullcontext()
-        if any(_is_torch(p) for p in self.params):
+        if any(is_torch(p) for p in self.params):
             no_grad = sys.modules["torch"].no_grad()
         with no_grad:
             for i, p in enumerate(self.params):
@@ -245,7 +233,7 @@ class StepLR(_Schedule):
     """
 
     def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1) -> None:
-        self.step_size = _check_int("step_size", step_size, 1)
+        self.step_size = check_int("step_size", step_size, 1)
         self.gamma = check_positive("gamma", gamma)
         super().__init__(optimizer)
 
@@ -268,9 +256,9 @@ class CosineLR(_Schedule):
     def __init__(
         self, optimizer: Any, total_steps: int, lr_min: float = 0.0, warmup_steps: int = 0
     ) -> None:
-        self.total_steps = _check_int("total_steps", total_steps, 1)
+        self.total_steps = check_int("total_steps", total_steps, 1)
         self.lr_min = check_positive("lr_min", lr_min, strict=False)
-        self.warmup_steps = _check_int("warmup_steps", warmup_steps, 0)
+        self.warmup_steps = check_int("warmup_steps", warmup_steps, 0)
         if self.warmup_steps >= self.total_steps:
             raise ValueError(
                 f"The 'warmup_steps' argument must be < total_steps = {total_steps}. "
@@ -319,7 +307,7 @@ def gradient_descent(
     [1.0, 0.5, 0.25, 0.125]
     """
     lr = check_positive("lr", lr)
-    n_iter = _check_int("n_iter", n_iter, 0)
+    n_iter = check_int("n_iter", n_iter, 0)
     momentum = check_in_range("momentum", momentum, 0.0, 1.0)
     x = np.array(x0, dtype=np.float64)
     v = np.zeros_like(x)

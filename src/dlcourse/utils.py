@@ -6,12 +6,22 @@ text says about a figure is what the reader sees when they run it.
 
 from __future__ import annotations
 
+import numbers
 import os
 import random
+import sys
+from typing import Any
 
 import numpy as np
 
-__all__ = ["device", "seed_everything", "check_positive", "check_in_range"]
+__all__ = [
+    "device",
+    "seed_everything",
+    "is_torch",
+    "check_int",
+    "check_positive",
+    "check_in_range",
+]
 
 
 def device(prefer: str | None = None):
@@ -62,6 +72,19 @@ def seed_everything(seed: int = 0) -> np.random.Generator:
     except ImportError:  # the NumPy parts of the package work without torch
         pass
     return np.random.default_rng(seed)
+
+
+def is_torch(x: Any) -> bool:
+    """True for a ``torch.Tensor`` (never imports torch just to ask)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def check_int(name: str, value: Any, low: int) -> int:
+    """Validate an integer argument (Python or NumPy, not bool) ``>= low``; return it as int."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+        raise ValueError(f"The '{name}' argument must be an integer >= {low}. Got {value!r}.")
+    return int(value)
 
 
 def check_positive(name: str, value, *, strict: bool = True) -> float:

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import math
 import numbers
-import sys
 from typing import Any
 
-__all__ = ["is_torch", "check_beta", "check_temperature", "check_int", "check_pair"]
+from ..utils import is_torch
 
-
-def is_torch(x: Any) -> bool:
-    """True for a ``torch.Tensor`` (without importing torch just to ask)."""
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(x, torch.Tensor)
+__all__ = ["check_beta", "check_temperature", "check_pair"]
 
 
 def _real(name: str, value: Any, rule: str) -> float:
@@ -48,13 +43,6 @@ def check_temperature(temperature: Any) -> float:
             f"The 'temperature' argument must be a finite number > 0. Got {temperature!r}."
         )
     return t
-
-
-def check_int(name: str, value: Any, low: int) -> int:
-    """An integer (Python or NumPy, not bool) >= low."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"The '{name}' argument must be an integer >= {low}. Got {value!r}.")
-    return int(value)
 
 
 def check_pair(z1: Any, z2: Any, names: tuple[str, str] = ("z1", "z2")):

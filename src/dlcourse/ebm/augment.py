@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from ._checks import is_torch
+from ..utils import is_torch
 
 __all__ = ["random_affine"]
 

@@ -33,7 +33,7 @@ import math
 from collections.abc import Callable
 from typing import NamedTuple
 
-from ._checks import is_torch
+from ..utils import is_torch
 from .langevin import langevin_sample
 
 __all__ = [

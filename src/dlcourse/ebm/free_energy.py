@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import check_beta, is_torch
+from ..utils import is_torch
+from ._checks import check_beta
 
 __all__ = ["free_energy", "min_energy"]
 

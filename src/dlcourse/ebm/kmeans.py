@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from ._checks import check_int
+from ..utils import check_int
 from .free_energy import free_energy
 
 __all__ = ["KMeansEBM"]

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from ._checks import check_int, is_torch
+from ..utils import check_int, is_torch
 
 __all__ = ["langevin_sample", "energy_descent"]
 

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._checks import check_int
+from ..utils import check_int
 
 __all__ = ["RBM"]
 

@@ -14,25 +14,11 @@ has one atom per column, codes ``z`` have shape ``(n_signals, n_atoms)``.
 
 from __future__ import annotations
 
-import numbers
-import sys
 from typing import Any
 
 import numpy as np
 
-from ..utils import check_positive
-
-
-def is_torch(a: Any) -> bool:
-    """True for a ``torch.Tensor`` (never imports torch just to ask)."""
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(a, torch.Tensor)
-
-
-def check_int(name: str, value: Any, low: int) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-        raise ValueError(f"The '{name}' argument must be an integer >= {low}. Got {value!r}.")
-    return int(value)
+from ..utils import check_positive, is_torch
 
 
 def check_lam(lam: Any) -> float:

@@ -34,7 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import check_int, check_lam, is_torch
+from ..utils import check_int, is_torch
+from ._arrays import check_lam
 from .ista import fista
 from .prox import energy
 

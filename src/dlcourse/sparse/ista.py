@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from ..utils import check_int
 from ._arrays import (
-    check_int,
     check_lam,
     prepare,
     prepare_codes,

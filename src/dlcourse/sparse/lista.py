@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import check_int, check_lam, is_torch, spectral_norm_sq
+from ..utils import check_int, is_torch
+from ._arrays import check_lam, spectral_norm_sq
 from .ista import check_step, fista
 from .prox import shrink
 

@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..utils import check_positive
-from ._arrays import check_int
+from ..utils import check_int, check_positive
 
 __all__ = ["image_patches", "whiten", "atom_spread", "atom_orientedness", "atom_grid"]
 

@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import check_lam, is_torch, prepare, prepare_codes, spectral_norm_sq
+from ..utils import is_torch
+from ._arrays import check_lam, prepare, prepare_codes, spectral_norm_sq
 
 __all__ = [
     "soft_threshold",

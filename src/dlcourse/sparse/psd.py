@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from ..utils import check_positive
-from ._arrays import check_int, check_lam, is_torch
+from ..utils import check_int, check_positive, is_torch
+from ._arrays import check_lam
 from .dictionary import normalize_atoms
 from .ista import fista
 from .prox import energy

@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..utils import check_in_range, check_positive
-from ._arrays import check_int
+from ..utils import check_in_range, check_int, check_positive
 from .ista import fista
 
 __all__ = [
