@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_pair", "as_tensor", "check_image_batch"]
+__all__ = ["as_pair", "as_tensor", "as_array_or_tensor", "check_image_batch"]
 
 
 def as_pair(name: str, value, minimum: int) -> tuple[int, int]:
@@ -48,6 +48,21 @@ def as_tensor(name: str, value, like=None):
     if isinstance(like, torch.Tensor):
         t = t.to(like.device)
     return t
+
+
+def as_array_or_tensor(name: str, value):
+    """Return a torch tensor or NumPy array unchanged; convert anything else to a float array."""
+    import torch
+
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        return value
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"The '{name}' argument must be a NumPy array or a torch tensor. "
+            f"Got {type(value).__name__}."
+        ) from None
 
 
 def check_image_batch(name: str, x) -> tuple:

@@ -27,21 +27,14 @@ import numbers
 import numpy as np
 import torch
 
-from ._checks import as_pair
+from ._checks import as_array_or_tensor, as_pair
 from .im2col import output_size
 
 __all__ = ["conv1d_circular", "conv2d_circular", "circulant", "circulant2d", "conv_matrix"]
 
 
 def _check_array(name: str, value, ndim: int):
-    if not isinstance(value, (np.ndarray, torch.Tensor)):
-        try:
-            value = np.asarray(value, dtype=float)
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"The '{name}' argument must be a NumPy array or a torch tensor. "
-                f"Got {type(value).__name__}."
-            ) from None
+    value = as_array_or_tensor(name, value)
     if value.ndim != ndim:
         raise ValueError(
             f"The '{name}' argument must be {ndim}-D. Got shape {tuple(value.shape)} "

@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 import torch
 
+from ._checks import as_array_or_tensor
+
 __all__ = [
     "translate",
     "rotate90",
@@ -41,14 +43,7 @@ def _is_int(v) -> bool:
 
 
 def _check_image_like(x, name: str = "x", min_ndim: int = 2):
-    if not isinstance(x, (np.ndarray, torch.Tensor)):
-        try:
-            x = np.asarray(x, dtype=float)
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"The '{name}' argument must be a NumPy array or a torch tensor. "
-                f"Got {type(x).__name__}."
-            ) from None
+    x = as_array_or_tensor(name, x)
     if x.ndim < min_ndim:
         raise ValueError(
             f"The '{name}' argument must have at least {min_ndim} dimensions. "
