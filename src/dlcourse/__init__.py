@@ -17,5 +17,6 @@ __all__ = [
     "cnn",
     "gnn",
     "ebm",
+    "attacks",
     "__version__",
 ]
