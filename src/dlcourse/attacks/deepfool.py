@@ -12,15 +12,21 @@ step to the nearest linearized boundary (the L2 closed form of
 .. math:: j^* = \\arg\\min_{j \\ne k} \\frac{|f'_j|}{\\|w'_j\\|_2}, \\qquad
    r_t = \\frac{|f'_{j^*}|}{\\|w'_{j^*}\\|_2^2}\\, w'_{j^*},
 
-and accumulate :math:`r = \\sum_t r_t`. The point evaluated is
+and accumulate :math:`r \\leftarrow r + r_t`. The point evaluated is
 :math:`x_t = \\mathrm{clamp}(x + (1 + \\text{overshoot})\\, r)`, the example returned; an
 example stops as soon as its label there differs from :math:`k`.
 
-The total perturbation is accumulated *unclamped* and clamped once, when forming
-:math:`x_t`: a step that pushes a saturated pixel (0 or 1) further out costs nothing and the
-overshoot applies to the whole of :math:`r`, so the iteration does not stall on saturated
-pixels (an implementation that clamps the image after every step, with the overshoot on each
-step only, can stop short of the boundary for ever).
+The valid range (``clamp``, default [0, 1]) is handled without stalling. A pixel at the
+bound cannot move further out, so the coordinates of :math:`w'_j` that point out of the range
+at a saturated pixel are set to 0 before the step is computed: the step is the minimum-norm
+step to the linearized boundary among those that leave saturated pixels where they are, and
+:math:`r` is kept in range (:math:`x + r` clamped after each step). The overshoot multiplies the whole of
+:math:`r` once. (Clamping the image after a step computed with the full gradient instead
+loses the part of the step that points out of range, so each step falls short of the
+boundary; with the overshoot applied to each step only, it can stay short for ever. On
+MNIST digits, whose background is saturated at 0, that is most of the gradient.) With
+``clamp=None`` the first step of a linear model is exactly the closed form of
+:func:`~dlcourse.attacks.linear_min_norm_l2`.
 """
 
 from __future__ import annotations
@@ -103,10 +109,16 @@ class DeepFool(Attack):
                 torch.autograd.grad(f[:, j].sum(), point, retain_graph=j < c - 1)[0]
                 for j in range(c)
             ]
-            w = torch.stack(grads, dim=1)[keep].flatten(2)  # (m', c, D)
+            w_diff = torch.stack(grads, dim=1)[keep].flatten(2)  # (m', c, D)
+            w_diff = w_diff[:, 1:] - w_diff[:, :1]  # w'_j = grad f_j - grad f_k
             f = f.detach()[keep]
-            w_diff = w[:, 1:] - w[:, :1]  # (m', c - 1, D)
-            f_diff = (f[:, 1:] - f[:, :1]).abs()
+            f_diff = (f[:, 1:] - f[:, :1]).abs()  # |f'_j|
+            if self.clamp is not None:  # saturated pixels cannot move further out
+                p = point.detach()[keep].flatten(1)[:, None, :]
+                blocked = ((p <= self.clamp[0]) & (w_diff < 0)) | (
+                    (p >= self.clamp[1]) & (w_diff > 0)
+                )
+                w_diff = w_diff.masked_fill(blocked, 0.0)
             norms = torch.linalg.vector_norm(w_diff, dim=2)
             dist = torch.where(norms > 0, f_diff / norms.clamp_min(1e-30), torch.inf)
             j = dist.argmin(dim=1)
@@ -114,7 +126,8 @@ class DeepFool(Attack):
             nrm = norms[rows, j].clamp_min(1e-30)
             step = (f_diff[rows, j] / nrm**2)[:, None] * w_diff[rows, j]
             moving = idx[keep]
-            r[moving] += step.reshape(-1, *x.shape[1:])
+            r_new = r[moving] + step.reshape(-1, *x.shape[1:])
+            r[moving] = self.project(x[moving] + r_new) - x[moving]
             n_iter[moving] += 1
         self.n_iter = n_iter
         return self.project(x + scale * r)
