@@ -16,6 +16,7 @@ MODULES = [
     "bench_cnn",
     "bench_sparse",
     "bench_ebm",
+    "bench_attacks",
 ]
 
 

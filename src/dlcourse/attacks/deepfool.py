@@ -20,13 +20,13 @@ The valid range (``clamp``, default [0, 1]) is handled without stalling. A pixel
 bound cannot move further out, so the coordinates of :math:`w'_j` that point out of the range
 at a saturated pixel are set to 0 before the step is computed: the step is the minimum-norm
 step to the linearized boundary among those that leave saturated pixels where they are, and
-:math:`r` is kept in range (:math:`x + r` clamped after each step). The overshoot multiplies the whole of
-:math:`r` once. (Clamping the image after a step computed with the full gradient instead
-loses the part of the step that points out of range, so each step falls short of the
-boundary; with the overshoot applied to each step only, it can stay short for ever. On
-MNIST digits, whose background is saturated at 0, that is most of the gradient.) With
-``clamp=None`` the first step of a linear model is exactly the closed form of
-:func:`~dlcourse.attacks.linear_min_norm_l2`.
+:math:`r` is kept in range (:math:`x + r` clamped after each step). The overshoot
+multiplies the whole of :math:`r` once. (Clamping the image after a step computed with the
+full gradient instead loses the part of the step that points out of range, so each step
+falls short of the boundary; with the overshoot applied to each step only, it can stay
+short for ever. On MNIST digits, whose background is saturated at 0, that is most of the
+gradient.) With ``clamp=None`` the first step of a linear model is exactly the closed form
+of :func:`~dlcourse.attacks.linear_min_norm_l2`.
 """
 
 from __future__ import annotations

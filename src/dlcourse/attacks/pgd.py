@@ -89,7 +89,9 @@ class PGD(Attack):
     def _rng(self, device):
         import torch
 
-        if self._generator is None and self.seed is not None:
+        if self.seed is not None and (
+            self._generator is None or self._generator.device != torch.device(device)
+        ):
             self._generator = torch.Generator(device=device).manual_seed(self.seed)
         return self._generator
 
@@ -156,7 +158,7 @@ def pgd(
     """Projected gradient descent on the loss inside the eps-ball (L-inf or L2).
 
     Functional form of :class:`PGD` (same arguments; ``generator``: a ``torch.Generator`` on
-    ``x``'s device for the random start). Returns ``x_adv`` detached, same shape, dtype and
+    the model's device, for the random start). Returns ``x_adv`` detached, same shape, dtype and
     device as ``x``, with :math:`\\|x_{adv} - x\\| \\le \\varepsilon` and values in ``clamp``.
 
     Examples
