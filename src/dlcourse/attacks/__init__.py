@@ -23,7 +23,7 @@ Examples
 --------
 >>> import torch
 >>> from dlcourse.attacks import PGD, robust_accuracy
->>> torch.manual_seed(0) and None
+>>> _ = torch.manual_seed(0)
 >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))
 >>> x, y = torch.rand(32, 1, 4, 4), torch.randint(0, 3, (32,))
 >>> atk = PGD(model, eps=0.1, alpha=0.02, steps=10, seed=0)

@@ -151,7 +151,7 @@ def deepfool(
     Examples
     --------
     >>> import torch
-    >>> torch.manual_seed(0) and None
+    >>> _ = torch.manual_seed(0)
     >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
     >>> x = torch.rand(5, 4)
     >>> x_adv = deepfool(model, x, clamp=None)
