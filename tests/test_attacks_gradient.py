@@ -294,3 +294,60 @@ def test_deepfool_median_norm_is_no_larger_than_the_peers(digits, torchattacks):
     assert ours.median() <= peer.median()
     both = ours_ok & peer_ok  # where both succeed, ours is within a few percent of the peer
     assert ours[both].median() <= 1.1 * peer[both].median()
+
+
+# ------------------------------------------------------------------ hand-written references
+def _pgd_by_hand(model, x, y, eps, alpha, steps):
+    """The L-inf PGD iteration written out (no random start), independent of dlcourse."""
+    adv = x.clone()
+    for _ in range(steps):
+        g = _loss_grad(model, adv, y)
+        adv = adv + alpha * g.sign()
+        adv = torch.clamp(x + torch.clamp(adv - x, -eps, eps), 0, 1)
+    return adv
+
+
+def test_pgd_equals_the_iteration_written_out(digits):
+    model, x, y = digits
+    got = pgd(model, x, y, 0.1, 0.02, 12, random_start=False)
+    torch.testing.assert_close(got, _pgd_by_hand(model, x, y, 0.1, 0.02, 12), rtol=0, atol=1e-6)
+
+
+def _deepfool_clamping_every_step(model, x, steps=50, overshoot=0.02):
+    """DeepFool as attack libraries often write it: the image is clamped after every step and
+    the overshoot multiplies each step (batched here; all classes are candidates)."""
+    with torch.no_grad():
+        label = model(x).argmax(1)
+    adv = x.clone()
+    for _ in range(steps):
+        adv.requires_grad_(True)
+        out = model(adv)
+        active = out.argmax(1) == label
+        if not active.any():
+            break
+        grads = torch.stack(
+            [torch.autograd.grad(out[:, j].sum(), adv, retain_graph=True)[0] for j in range(10)],
+            dim=1,
+        ).flatten(2)
+        f = out.detach()
+        w = grads - grads[torch.arange(len(x)), label][:, None]
+        gap = (f - f.gather(1, label[:, None])).abs()
+        norm = w.norm(dim=2)
+        dist = torch.where(norm > 0, gap / norm.clamp_min(1e-30), torch.inf)
+        j = dist.argmin(1)
+        rows = torch.arange(len(x))
+        step = (gap[rows, j] / norm[rows, j].clamp_min(1e-30) ** 2)[:, None] * w[rows, j]
+        step = step.view_as(x) * active.view(-1, *[1] * (x.ndim - 1))
+        adv = torch.clamp(adv.detach() + (1 + overshoot) * step, 0, 1)
+    return adv.detach(), label
+
+
+def test_deepfool_does_not_stall_where_clamping_every_step_does(digits):
+    model, x, _ = digits
+    x = x[:60]
+    stalled, label = _deepfool_clamping_every_step(model, x)
+    with torch.no_grad():
+        rate_clamped = (model(stalled).argmax(1) != label).float().mean()
+        rate_ours = (model(deepfool(model, x)).argmax(1) != label).float().mean()
+    assert rate_ours == 1.0
+    assert rate_clamped < 0.9, rate_clamped
