@@ -23,6 +23,10 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24" 
 	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev]"
+	@# torchattacks: the peer the attack tests compare images with (PGD without random start
+	@# must equal it). It declares torchvision and an old requests, which would replace our
+	@# torch; it imports neither, so it goes in without its declared dependencies.
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) --no-deps torchattacks
 	@# bubblewrap sandboxes student code when grading (autograder/sandbox.py); best effort.
 	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
@@ -56,9 +60,6 @@ test-fast: $(STAMP)
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -c $(CONSTRAINTS) torch-geometric
-	@# torchattacks declares torchvision and an old requests, which would replace our torch;
-	@# it imports neither, so it goes in without its declared dependencies.
-	$(PY) -m pip install --quiet -c $(CONSTRAINTS) --no-deps torchattacks
 	@touch $@
 
 bench: $(BENCH_STAMP)
