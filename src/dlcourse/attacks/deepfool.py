@@ -31,6 +31,7 @@ of :func:`~dlcourse.attacks.linear_min_norm_l2`.
 
 from __future__ import annotations
 
+from ..utils import check_int
 from ._checks import check_eps, check_steps
 from .base import Attack
 
@@ -72,8 +73,6 @@ class DeepFool(Attack):
         *,
         clamp=(0.0, 1.0),
     ):
-        from ..utils import check_int
-
         super().__init__(model, clamp=clamp)
         self.num_classes = check_int("num_classes", num_classes, 2)
         self.overshoot = check_eps("overshoot", overshoot)

@@ -16,6 +16,7 @@ are target labels and the loss is descended.
 
 from __future__ import annotations
 
+from ..utils import check_int, check_positive
 from ._checks import check_eps, check_norm, check_steps
 from .base import Attack
 
@@ -70,13 +71,9 @@ class PGD(Attack):
         clamp=(0.0, 1.0),
         generator=None,
     ):
-        from ..utils import check_int
-
         super().__init__(model, clamp=clamp)
         self.eps = check_eps("eps", eps)
-        self.alpha = check_eps("alpha", alpha)
-        if self.alpha == 0:
-            raise ValueError(f"The 'alpha' argument must be a real number > 0. Got {alpha!r}.")
+        self.alpha = check_positive("alpha", alpha)
         self.steps = check_steps("steps", steps)
         self.random_start = bool(random_start)
         self.norm = check_norm(norm)

@@ -183,7 +183,7 @@ def adversarial_training(
         raise ValueError(f"The 'mix' argument must be in [0, 1]. Got {mix!r}.")
     if isinstance(optimizer, str):
         if optimizer.lower() == "adam":
-            optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+            optimizer = None  # train's default: Adam with learning rate lr
         elif optimizer.lower() == "sgd":
             optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
         else:
