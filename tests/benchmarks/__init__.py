@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 COLUMNS = ["benchmark", "ours", "reference", "ratio", "goal", "note"]
 
 
@@ -13,3 +15,26 @@ def print_table(rows: list[dict]) -> None:
     print("|" + "|".join("-" * (widths[c] + 2) for c in COLUMNS) + "|")
     for r in rows:
         print("| " + " | ".join(str(r.get(c, "")).ljust(widths[c]) for c in COLUMNS) + " |")
+
+
+def best_interleaved(ours, theirs, *, rounds: int, reps: int = 1, warmup: int = 0):
+    """Time two functions side by side: best (smallest) mean seconds per call over ``rounds``.
+
+    After ``warmup`` calls of each, every round times ``reps`` calls of both, the order
+    alternating from round to round (so that neither always runs second, on warm caches).
+    Returns ``(t_ours, t_theirs, out_ours, out_theirs)``: the two times and the last value each
+    function returned.
+    """
+    for _ in range(warmup):
+        ours()
+        theirs()
+    best = {"ours": float("inf"), "theirs": float("inf")}
+    out = {}
+    for r in range(rounds):
+        order = [("ours", ours), ("theirs", theirs)]
+        for name, fn in order if r % 2 == 0 else order[::-1]:
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                out[name] = fn()
+            best[name] = min(best[name], (time.perf_counter() - t0) / reps)
+    return best["ours"], best["theirs"], out["ours"], out["theirs"]

@@ -28,6 +28,8 @@ import time
 
 import numpy as np
 
+from . import best_interleaved
+
 N_IMAGES = 1000
 EPSILONS = (0.1, 0.2, 0.3)
 ALPHA, STEPS = 0.01, 40
@@ -35,19 +37,6 @@ ROUNDS = 2
 N_EXACT = 250  # images for the random_start=False comparison
 DEEPFOOL_PEER = 100
 LENET = {"epochs": 5, "lr": 2e-3, "batch_size": 32, "seed": 0}
-
-
-def _best_interleaved(ours, theirs, rounds: int = ROUNDS):
-    """Best seconds of one call each, interleaved; also the last outputs of both."""
-    best = {"ours": np.inf, "theirs": np.inf}
-    out = {}
-    for r in range(rounds):
-        order = [("ours", ours), ("theirs", theirs)]
-        for name, fn in order if r % 2 == 0 else order[::-1]:
-            t0 = time.perf_counter()
-            out[name] = fn()
-            best[name] = min(best[name], time.perf_counter() - t0)
-    return best["ours"], best["theirs"], out["ours"], out["theirs"]
 
 
 def _fooled(model, x_adv, y):
@@ -90,8 +79,8 @@ def _gradient_rows(ta, model, x, y, clean: float) -> list[dict]:
                 ours_atk = PGD(model, eps=eps, alpha=ALPHA, steps=STEPS, seed=1)
                 torch.manual_seed(0)
                 peer_atk = ta.PGD(model, eps=eps, alpha=ALPHA, steps=STEPS, random_start=True)
-            t_ours, t_peer, x_ours, x_peer = _best_interleaved(
-                lambda a=ours_atk: a(x, y), lambda a=peer_atk: a(x, y)
+            t_ours, t_peer, x_ours, x_peer = best_interleaved(
+                lambda a=ours_atk: a(x, y), lambda a=peer_atk: a(x, y), rounds=ROUNDS
             )
             s_ours = _fooled(model, x_ours, y).float().mean().item()
             s_peer = _fooled(model, x_peer, y).float().mean().item()

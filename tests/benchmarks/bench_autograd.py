@@ -147,14 +147,7 @@ def run() -> list[dict]:
     ]
 
 
-def _print_table(rows: list[dict]) -> None:
-    keys = ["benchmark", "ours", "reference", "ratio", "goal", "note"]
-    widths = {k: max(len(k), *(len(r[k]) for r in rows)) for k in keys}
-    print("  ".join(k.ljust(widths[k]) for k in keys))
-    print("  ".join("-" * widths[k] for k in keys))
-    for r in rows:
-        print("  ".join(r[k].ljust(widths[k]) for k in keys))
-
-
 if __name__ == "__main__":
-    _print_table(run())
+    from . import print_table
+
+    print_table(run())

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
+from . import best_interleaved
 
 CONV_ROUNDS, CONV_STEPS = 15, 10
 
@@ -32,22 +32,6 @@ DEPTH = {
     "lr": 3e-3,
     "backend": "torch",
 }
-
-
-def _best_interleaved(ours, theirs, rounds: int = CONV_ROUNDS, steps: int = CONV_STEPS):
-    """Best (minimum over rounds) mean seconds per call of two functions, interleaved."""
-    for _ in range(3):
-        ours()
-        theirs()
-    best = {"ours": np.inf, "theirs": np.inf}
-    for r in range(rounds):
-        order = [("ours", ours), ("theirs", theirs)]
-        for name, fn in order if r % 2 == 0 else order[::-1]:
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                fn()
-            best[name] = min(best[name], (time.perf_counter() - t0) / steps)
-    return best["ours"], best["theirs"]
 
 
 def _conv_row(x_shape, w_shape, padding: int, label: str, goal: str, threads: str) -> dict:
@@ -71,7 +55,9 @@ def _conv_row(x_shape, w_shape, padding: int, label: str, goal: str, threads: st
 
         return run_once
 
-    t_ours, t_ref = _best_interleaved(step(conv2d), step(F.conv2d))
+    t_ours, t_ref, *_ = best_interleaved(
+        step(conv2d), step(F.conv2d), rounds=CONV_ROUNDS, reps=CONV_STEPS, warmup=3
+    )
     return {
         "benchmark": f"conv2d fwd+bwd, {label}",
         "ours": f"{t_ours * 1e3:.2f} ms",

@@ -13,7 +13,7 @@ say so. Run ``python -m tests.benchmarks.bench_gnn`` for the table; ``run()`` re
 
 from __future__ import annotations
 
-import time
+from . import best_interleaved
 
 SIZES = (1_000, 10_000)
 AVG_DEGREE, FEATURES = 10, 64
@@ -27,22 +27,6 @@ def _pyg():
     except ImportError:
         return None
     return pyg_nn
-
-
-def _best_of_interleaved(ours, theirs) -> tuple[float, float]:
-    """Best (smallest) mean seconds per call over ROUNDS interleaved rounds of REPS calls."""
-    for _ in range(WARMUP):
-        ours()
-        theirs()
-    best = {"ours": float("inf"), "theirs": float("inf")}
-    for r in range(ROUNDS):
-        order = [("ours", ours), ("theirs", theirs)]
-        for name, fn in order if r % 2 == 0 else order[::-1]:
-            t0 = time.perf_counter()
-            for _ in range(REPS):
-                fn()
-            best[name] = min(best[name], (time.perf_counter() - t0) / REPS)
-    return best["ours"], best["theirs"]
 
 
 def _gcn_rows(n: int, pyg_nn, threads: str) -> list[dict]:
@@ -73,7 +57,9 @@ def _gcn_rows(n: int, pyg_nn, threads: str) -> list[dict]:
 
         return fn
 
-    t_ours, t_ref = _best_of_interleaved(step(ours, x_ours), step(ref, x_ref))
+    t_ours, t_ref, *_ = best_interleaved(
+        step(ours, x_ours), step(ref, x_ref), rounds=ROUNDS, reps=REPS, warmup=WARMUP
+    )
     graph = f"{n:,} nodes, {edge_index.shape[1]:,} edges, {FEATURES} features"
     return [
         {
