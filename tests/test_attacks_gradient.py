@@ -22,32 +22,16 @@ from dlcourse.attacks import (
     linear_min_norm_l2,
     pgd,
 )
-from dlcourse.data import load_digits
-from dlcourse.trainer import train
 
-
-def _mlp(seed=0, hidden=64):
-    torch.manual_seed(seed)
-    return torch.nn.Sequential(
-        torch.nn.Flatten(),
-        torch.nn.Linear(64, hidden),
-        torch.nn.ReLU(),
-        torch.nn.Linear(hidden, 10),
-    )
+from .digits_mlp import digits_tensors, trained_mlp
 
 
 @pytest.fixture(scope="module")
 def digits():
-    d = load_digits(flatten=False)
-    xtr = torch.as_tensor(d.x_train, dtype=torch.float32)
-    x = torch.as_tensor(d.x_test[:120], dtype=torch.float32)
-    y = torch.as_tensor(d.y_test[:120])
-    model = _mlp()
-    train(
-        model, (xtr, torch.as_tensor(d.y_train)), epochs=8, lr=1e-2, batch_size=128, progress=False
-    )
+    train_set, (x, y) = digits_tensors()
+    model = trained_mlp(train_set)
     model.eval()
-    return model, x, y
+    return model, x[:120], y[:120]
 
 
 def _loss_grad(model, x, y):

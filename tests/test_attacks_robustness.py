@@ -19,30 +19,19 @@ from dlcourse.attacks import (
     fourier_heatmap,
     robust_accuracy,
 )
-from dlcourse.data import load_digits
 from dlcourse.trainer import evaluate, train
 
-
-def _mlp(seed=0):
-    torch.manual_seed(seed)
-    return torch.nn.Sequential(
-        torch.nn.Flatten(), torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10)
-    )
+from .digits_mlp import digits_tensors, mlp, trained_mlp
 
 
 @pytest.fixture(scope="module")
 def data():
-    d = load_digits(flatten=False)
-    train_set = (torch.as_tensor(d.x_train, dtype=torch.float32), torch.as_tensor(d.y_train))
-    test_set = (torch.as_tensor(d.x_test, dtype=torch.float32), torch.as_tensor(d.y_test))
-    return train_set, test_set
+    return digits_tensors()
 
 
 @pytest.fixture(scope="module")
 def model(data):
-    m = _mlp()
-    train(m, data[0], epochs=8, lr=1e-2, batch_size=128, progress=False)
-    return m
+    return trained_mlp(data[0])
 
 
 # --------------------------------------------------------------------------- measuring
@@ -98,7 +87,7 @@ def test_robust_accuracy_errors(model, data):
 # --------------------------------------------------------------------------- training
 def test_adversarial_training_raises_robust_accuracy(model, data):
     (x_te, y_te) = data[1]
-    robust = _mlp()
+    robust = mlp()
     history = adversarial_training(
         robust, data[0], FGSM(robust, eps=0.1), epochs=8, lr=1e-2, batch_size=128, seed=0
     )
@@ -121,11 +110,11 @@ def test_adversarial_training_mixes_the_batches_as_asked(data):
         seen.append(len(xb))
         return xb.clamp(0, 1)  # an "attack" that changes nothing
 
-    model = _mlp()
+    model = mlp()
     adversarial_training(model, (x, y), spy, epochs=1, batch_size=64, mix=0.25)
     assert seen == [16, 16, 16, 16]
     # mix=0 (and an attack that changes nothing) is plain training: same parameters
-    a, b = _mlp(), _mlp()
+    a, b = mlp(), mlp()
     adversarial_training(a, (x, y), spy, epochs=2, batch_size=64, mix=0.0, seed=3)
     train(b, (x, y), epochs=2, batch_size=64, lr=1e-3, seed=3, progress=False)
     for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
@@ -133,7 +122,7 @@ def test_adversarial_training_mixes_the_batches_as_asked(data):
 
 
 def test_adversarial_training_errors(data):
-    model, other = _mlp(), _mlp(1)
+    model, other = mlp(), mlp(1)
     with pytest.raises(ValueError, match="built on a different model"):
         adversarial_training(model, data[0], FGSM(other, eps=0.1))
     with pytest.raises(ValueError, match="'mix' argument must be in"):
