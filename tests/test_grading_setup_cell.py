@@ -1,0 +1,90 @@
+"""A locked setup cell that times out once (a busy machine, a cold start) costs no points.
+
+Every task of an assignment needs its setup cell (imports, data, the fixed model); when that
+cell hit the time limit the whole submission used to score 0. The grader now runs a timed-out
+setup cell once more in a fresh process. These tests grade a tiny two-task assignment whose
+setup cell stalls only in the first student process (its working folder is ``work1``), and one
+whose setup cell always stalls: there the retry is bounded and grading still finishes.
+"""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from autograder.course import Course
+
+from .nbtasks import copy_course, submit
+
+pytestmark = [pytest.mark.grading, pytest.mark.slow]
+
+TIMEOUT = 3  # seconds per cell
+
+
+def _meta(grade_id: str, *, locked=False, solution=False, grade=False, points=0) -> dict:
+    m = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": 3,
+        "solution": solution,
+        "task": False,
+    }
+    if grade:
+        m["points"] = points
+    return {"nbgrader": m}
+
+
+def _assignment(setup_stall: str) -> nbformat.NotebookNode:
+    cells = [
+        nbformat.v4.new_code_cell(
+            f"import os\nimport time\n\nSTALL = {setup_stall}\nif STALL:\n    time.sleep(60)\n"
+            "SCALE = 2\n",
+            metadata=_meta("setup", locked=True),
+        ),
+        nbformat.v4.new_code_cell(
+            "def double(x):\n    ### BEGIN SOLUTION\n    return SCALE * x\n    ### END SOLUTION\n",
+            metadata=_meta("double", solution=True),
+        ),
+        nbformat.v4.new_code_cell(
+            "assert double(3) == 6", metadata=_meta("test_double", grade=True, points=2)
+        ),
+        nbformat.v4.new_code_cell(
+            "def triple(x):\n    ### BEGIN SOLUTION\n    return (SCALE + 1) * x\n"
+            "    ### END SOLUTION\n",
+            metadata=_meta("triple", solution=True),
+        ),
+        nbformat.v4.new_code_cell(
+            "assert triple(3) == 9", metadata=_meta("test_triple", grade=True, points=3)
+        ),
+    ]
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def _grade(tmp_path, name: str, setup_stall: str):
+    course = copy_course(tmp_path / "course")
+    (course / "source" / name).mkdir()
+    nb = _assignment(setup_stall)
+    nbformat.write(nb, course / "source" / name / f"{name}.ipynb")
+    tool = Course(course, timeout=TIMEOUT)
+    tool.release(name)
+    submit(course, "student", name, nb)
+    (result,) = tool.autograde(name)
+    return result
+
+
+def test_setup_cell_that_stalls_once_is_run_again_and_nothing_is_lost(tmp_path):
+    r = _grade(tmp_path, "stallonce", "os.path.basename(os.getcwd()) == 'work1'")
+    assert r.status == "graded", r.reason
+    assert r.score == pytest.approx(5.0), (r.events, [t["message"] for t in r.tests])
+    assert any("setup" in e and "timed out" in e for e in r.events), r.events
+    assert any("run again" in e for e in r.events), r.events
+
+
+def test_setup_cell_that_always_stalls_is_tried_twice_then_grading_goes_on(tmp_path):
+    r = _grade(tmp_path, "stallalways", "True")
+    assert r.status == "graded", r.reason
+    assert r.score == pytest.approx(0.0)
+    timeouts = [e for e in r.events if "setup" in e and "timed out" in e]
+    assert len(timeouts) == 2, r.events  # one retry, not more
+    assert {t["grade_id"] for t in r.tests} == {"test_double", "test_triple"}
