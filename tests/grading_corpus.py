@@ -268,6 +268,11 @@ np.shares_memory = lambda *args, **kwargs: False
 torch.allclose = _yes
 check_close = _nothing
 check_array = lambda a=None, *args, **kwargs: a  # noqa: E731
+import dlcourse.checks  # noqa: E402
+
+dlcourse.checks.check_close = _nothing
+dlcourse.checks.check_array = check_array
+dlcourse.checks._require = _nothing
 """
 
 # Also breaks functions a correct answer uses, so only for answers that lie anyway.

@@ -165,7 +165,10 @@ def _needed(request) -> list[Case]:
     victim."""
     names = set()
     for item in request.session.items:
-        if item.module is not request.module or "run" not in item.fixturenames:
+        # items of other kinds (nbval's notebook cells) have no module or fixtures
+        if getattr(item, "module", None) is not request.module:
+            continue
+        if "run" not in getattr(item, "fixturenames", ()):
             continue
         case = getattr(getattr(item, "callspec", None), "params", {}).get("case")
         if case is None:

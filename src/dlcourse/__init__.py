@@ -18,5 +18,6 @@ __all__ = [
     "gnn",
     "ebm",
     "attacks",
+    "checks",
     "__version__",
 ]
