@@ -3,7 +3,8 @@
 Every assignment in ``course/source/`` imports these in its setup cell, so a student reads one
 set of checks with one set of messages in every assignment, and ``help(check_close)`` explains
 them. Each check raises ``AssertionError`` with a message that names the value, what was
-expected and what came; the checks raise explicitly, so ``python -O`` does not remove them.
+expected and what came; the checks raise explicitly, so ``python -O`` does not remove them, and
+their frames are hidden (``__tracebackhide__``): a student sees the test line, then the message.
 
 Examples
 --------
@@ -30,6 +31,7 @@ __all__ = ["as_array", "check_array", "check_tensor", "check_float", "check_clos
 
 
 def _require(condition, message: str) -> None:
+    __tracebackhide__ = True  # IPython still shows this last frame; the checks above it are hidden
     if not condition:
         raise AssertionError(message)
 
@@ -49,6 +51,7 @@ def as_array(x) -> np.ndarray:
 
 def check_array(a, shape, name: str) -> np.ndarray:
     """Assert that ``a`` is a finite floating-point NumPy array of shape ``shape``; return it."""
+    __tracebackhide__ = True
     _require(isinstance(a, np.ndarray), f"{name} should be a NumPy ndarray, got {type(a).__name__}")
     _require(np.issubdtype(a.dtype, np.floating), f"{name} should hold floats, got dtype {a.dtype}")
     _require(a.shape == tuple(shape), f"{name} should have shape {tuple(shape)}, got {a.shape}")
@@ -61,6 +64,7 @@ def check_tensor(t, shape, name: str) -> np.ndarray:
 
     Returns its values as a float64 NumPy array, detached from any autograd graph.
     """
+    __tracebackhide__ = True
     _require(_is_tensor(t), f"{name} should be a torch.Tensor, got {type(t).__name__}")
     _require(t.is_floating_point(), f"{name} should hold floats, got dtype {t.dtype}")
     _require(
@@ -74,6 +78,7 @@ def check_tensor(t, shape, name: str) -> np.ndarray:
 
 def check_float(value, name: str) -> float:
     """Assert that ``value`` is one finite real number (Python, NumPy or a one-element tensor)."""
+    __tracebackhide__ = True
     if _is_tensor(value):
         _require(
             value.numel() == 1, f"{name} should be a single number, got shape {tuple(value.shape)}"
@@ -94,6 +99,7 @@ def check_close(got, want, name: str, rtol: float = 1e-6, atol: float = 1e-9, de
     ``got`` and ``want`` may be numbers, lists, NumPy arrays or torch tensors; they must have
     the same shape and ``got`` must be finite. The message shows both, rounded to ``decimals``.
     """
+    __tracebackhide__ = True
     got, want = as_array(got), as_array(want)
     _require(got.shape == want.shape, f"{name} should have shape {want.shape}, got {got.shape}")
     _require(bool(np.all(np.isfinite(got))), f"{name} contains inf or nan: {got}")
