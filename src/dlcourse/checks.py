@@ -27,6 +27,8 @@ import numbers
 
 import numpy as np
 
+from .utils import is_torch
+
 __all__ = ["as_array", "check_array", "check_tensor", "check_float", "check_close", "raises"]
 
 
@@ -36,15 +38,9 @@ def _require(condition, message: str) -> None:
         raise AssertionError(message)
 
 
-def _is_tensor(x) -> bool:
-    import torch
-
-    return isinstance(x, torch.Tensor)
-
-
 def as_array(x) -> np.ndarray:
     """A float64 NumPy copy of a number, list, NumPy array or torch tensor (detached, on CPU)."""
-    if _is_tensor(x):
+    if is_torch(x):
         return x.detach().cpu().double().numpy()
     return np.array(x, dtype=float)
 
@@ -65,7 +61,7 @@ def check_tensor(t, shape, name: str) -> np.ndarray:
     Returns its values as a float64 NumPy array, detached from any autograd graph.
     """
     __tracebackhide__ = True
-    _require(_is_tensor(t), f"{name} should be a torch.Tensor, got {type(t).__name__}")
+    _require(is_torch(t), f"{name} should be a torch.Tensor, got {type(t).__name__}")
     _require(t.is_floating_point(), f"{name} should hold floats, got dtype {t.dtype}")
     _require(
         tuple(t.shape) == tuple(shape),
@@ -79,7 +75,7 @@ def check_tensor(t, shape, name: str) -> np.ndarray:
 def check_float(value, name: str) -> float:
     """Assert that ``value`` is one finite real number (Python, NumPy or a one-element tensor)."""
     __tracebackhide__ = True
-    if _is_tensor(value):
+    if is_torch(value):
         _require(
             value.numel() == 1, f"{name} should be a single number, got shape {tuple(value.shape)}"
         )
