@@ -277,96 +277,104 @@ def _kind(meta: dict, cell_type: str) -> str:
     return "setup" if meta.get("locked") else "student"
 
 
-def merge(source, release, student) -> Plan:
-    """The notebook to grade: the student's cells in the student's order, with every locked and
-    test cell replaced by (or, if deleted, restored from) the instructor's ``source``."""
-    events: list[str] = []
-    src_cells = list(source.cells)
-    by_id = {}
-    for cell in src_cells:
-        gid = _nbmeta(cell).get("grade_id")
-        if isinstance(gid, str):
-            by_id[gid] = cell
-    release_by_id = {
-        _nbmeta(c).get("grade_id"): c for c in release.cells if _nbmeta(c).get("grade_id")
-    }
-    out: list = []
-    placed: dict[str, int] = {}
-    answered: dict[str, bool] = {}
+def _fresh(cell):
+    """A copy of an instructor's cell with its outputs cleared."""
+    new = copy.deepcopy(cell)
+    if new.cell_type == "code":
+        new.outputs, new.execution_count = [], None
+    return new
+
+
+def _gid(cell):
+    gid = _nbmeta(cell).get("grade_id")
+    return gid if isinstance(gid, str) else None
+
+
+def _match(src_ids: dict, student, events: list[str]) -> tuple[dict, dict]:
+    """Step 1: which submitted cell is which source cell.
+
+    Returns ``taken`` (grade_id -> the student's first cell with it) and ``added`` (grade_id of
+    the known cell that precedes them in the submission, or None -> the cells the student added
+    there: unknown cells and extra copies of answer cells, without nbgrader metadata).
+    """
+    taken: dict[str, object] = {}
+    added: dict[str | None, list] = {}
+    after = None
     for cell in student.cells:
-        gid = _nbmeta(cell).get("grade_id")
-        src = by_id.get(gid) if isinstance(gid, str) else None
-        if src is None:  # a cell the student added: never a test, never worth points
-            new = copy.deepcopy(cell)
-            new.metadata.pop("nbgrader", None)
-            out.append(new)
+        gid = _gid(cell)
+        src = src_ids.get(gid)
+        if src is not None and gid not in taken:
+            taken[gid] = cell
+            after = gid
             continue
-        meta = _nbmeta(src)
-        if gid in placed:
-            if meta.get("solution"):
-                new = copy.deepcopy(cell)
-                new.metadata.pop("nbgrader", None)
-                out.append(new)
-            else:
-                events.append(f"dropped a duplicate of cell {gid!r}")
+        if src is not None and not _nbmeta(src).get("solution"):
+            events.append(f"dropped a duplicate of cell {gid!r}")
             continue
-        placed[gid] = len(out)
-        if meta.get("solution"):  # the student's answer, under the instructor's metadata
-            new = copy.deepcopy(src)
-            new.source = _text(cell.get("source"))
-            if new.cell_type == "code":
-                new.outputs, new.execution_count = [], None
-            out.append(new)
-            if meta.get("grade"):
-                stub = _text(release_by_id.get(gid, {}).get("source", ""))
-                answered[gid] = new.source.strip() != stub.strip()
+        new = copy.deepcopy(cell)  # a cell the student added: never a test, never worth points
+        new.metadata.pop("nbgrader", None)
+        added.setdefault(after, []).append(new)
+    return taken, added
+
+
+def _known(src, cell, release_ids: dict, events: list[str], answered: dict):
+    """The merged cell for source cell ``src`` that the student submitted as ``cell``."""
+    meta, gid = _nbmeta(src), _gid(src)
+    new = _fresh(src)
+    if meta.get("solution"):  # the student's answer, under the instructor's metadata
+        new.source = _text(cell.get("source"))
+        if meta.get("grade"):
+            stub = _text(release_ids.get(gid, {}).get("source", ""))
+            answered[gid] = new.source.strip() != stub.strip()
+        return new
+    given = _text(release_ids.get(gid, src).get("source")).strip()  # as handed out
+    submitted = _text(cell.get("source")).strip()
+    if submitted not in (given, _text(src.source).strip()) or (
+        cell.get("cell_type") != src.cell_type
+    ):
+        what = "test cell" if meta.get("grade") else "locked cell"
+        events.append(f"restored {what} {gid!r} (the submitted copy was edited)")
+    return new
+
+
+def _restore(src, events: list[str], answered: dict):
+    """Step 3: a source cell missing from the submission: the instructor's copy, or None."""
+    meta, gid = _nbmeta(src), _gid(src)
+    if meta.get("solution"):
+        if meta.get("grade"):
+            answered[gid] = False
+        events.append(f"answer cell {gid!r} is missing from the submission")
+        return None
+    if not (meta.get("locked") or meta.get("grade")):
+        return None
+    if src.cell_type == "code":
+        what = "test cell" if meta.get("grade") else "locked cell"
+        events.append(f"restored {what} {gid!r} (it was deleted)")
+    return _fresh(src)
+
+
+def _place(source, release, taken: dict, added: dict, events: list[str], answered: dict):
+    """Step 2: the merged cells in the source's order of known cells, each followed by the
+    cells the student added after it; known cells the student deleted are restored."""
+    release_ids = {_gid(c): c for c in release.cells if _gid(c)}
+    out, seen = list(added.get(None, [])), set()
+    for src in source.cells:
+        gid = _gid(src)
+        if gid is None or gid in seen:  # not a cell the merge knows: the student's copy counts
             continue
-        new = copy.deepcopy(src)
-        if new.cell_type == "code":
-            new.outputs, new.execution_count = [], None
-        given = _text(release_by_id.get(gid, src).get("source")).strip()  # as handed out
-        submitted = _text(cell.get("source")).strip()
-        if submitted not in (given, _text(src.source).strip()) or (
-            cell.get("cell_type") != src.cell_type
-        ):
-            what = "test cell" if meta.get("grade") else "locked cell"
-            events.append(f"restored {what} {gid!r} (the submitted copy was edited)")
-        out.append(new)
-    # put back the locked and test cells the student deleted, after their predecessor
-    for pos, src in enumerate(src_cells):
-        meta = _nbmeta(src)
-        gid = meta.get("grade_id")
-        if not isinstance(gid, str) or gid in placed:
-            continue
-        if meta.get("solution"):
-            if meta.get("grade"):
-                answered[gid] = False
-            events.append(f"answer cell {gid!r} is missing from the submission")
-            continue
-        if not (meta.get("locked") or meta.get("grade")):
-            continue
-        prev = [
-            placed[_nbmeta(c).get("grade_id")]
-            for c in src_cells[:pos]
-            if _nbmeta(c).get("grade_id") in placed
-        ]
-        at = max(prev) + 1 if prev else 0
-        new = copy.deepcopy(src)
-        if new.cell_type == "code":
-            new.outputs, new.execution_count = [], None
-        out.insert(at, new)
-        for k, v in placed.items():
-            if v >= at:
-                placed[k] = v + 1
-        placed[gid] = at
-        if meta.get("grade") and src.cell_type == "code":
-            events.append(f"restored test cell {gid!r} (it was deleted)")
-        elif src.cell_type == "code":
-            events.append(f"restored locked cell {gid!r} (it was deleted)")
-    nb = copy.deepcopy(source)
-    nb.cells = out
+        seen.add(gid)
+        if gid in taken:
+            out.append(_known(src, taken[gid], release_ids, events, answered))
+            out.extend(added.get(gid, []))
+        else:
+            restored = _restore(src, events, answered)
+            if restored is not None:
+                out.append(restored)
+    return out
+
+
+def _plan_cells(cells: list) -> list[PlanCell]:
     plan_cells = []
-    for i, cell in enumerate(out):
+    for i, cell in enumerate(cells):
         meta = _nbmeta(cell)
         kind = (
             _kind(meta, cell.cell_type)
@@ -382,4 +390,23 @@ def merge(source, release, student) -> Plan:
                 source=_text(cell.source),
             )
         )
-    return Plan(notebook=nb, cells=plan_cells, events=events, answered=answered)
+    return plan_cells
+
+
+def merge(source, release, student) -> Plan:
+    """The notebook to grade: every cell the instructor's ``source`` knows (by grade_id) in the
+    source's order, whatever order the submission uses. Answer cells hold the student's
+    content; locked and test cells are the instructor's (edited or deleted ones are restored);
+    cells the student added follow the known cell that precedes them in the submission."""
+    events: list[str] = []
+    answered: dict[str, bool] = {}
+    src_ids: dict[str, object] = {}
+    for cell in source.cells:
+        gid = _gid(cell)
+        if gid is not None:
+            src_ids.setdefault(gid, cell)
+    taken, added = _match(src_ids, student, events)
+    out = _place(source, release, taken, added, events, answered)
+    nb = copy.deepcopy(source)
+    nb.cells = out
+    return Plan(notebook=nb, cells=_plan_cells(out), events=events, answered=answered)
