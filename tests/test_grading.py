@@ -2,8 +2,10 @@
 
 For every assignment in course/source: the solution gets full marks, the blank release gets 0
 without crashing the grader, a half-done submission gets exactly the points of the tasks it
-solved, an answer that hangs costs only its own task, deleted test cells are put back, and a
-submission that writes to stderr in every cell loses nothing.
+solved, deleted test cells are put back, and a submission that writes to stderr in every cell
+loses nothing. (An answer that hangs is graded on a tiny assignment of its own, with a short
+cell limit, in test_grading_setup_cell.py: here a hang would cost a whole cell limit per
+assignment.)
 """
 
 from __future__ import annotations
@@ -24,12 +26,21 @@ from autograder.course import Course
 from .conftest import ROOT
 from .nbtasks import auto_points, copy_course, meta, submit
 from .nbtasks import tasks as task_list
+from .procs import scaled
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "course" / "source").iterdir() if p.is_dir())
-CELL_TIMEOUT = 30  # seconds; the slowest honest cell (convolutions: training LeNet) takes ~7 s
-# on an idle core, and CI runs two test workers beside the grader
+
+
+def cell_timeout() -> int:
+    """The per-cell limit: generous, and stretched by the machine's measured load.
+
+    The slowest honest cells (training LeNet, the energy-based-models pretraining) take about
+    7-10 s on an idle core; on a busy 2-core machine (load 8-37) a fixed 30 s was exceeded. No
+    test here waits for this limit to expire, so a generous value costs nothing.
+    """
+    return int(scaled(120, cap=5))
 
 
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
@@ -37,7 +48,7 @@ def graded(request, tmp_path_factory):
     assignment = request.param
     course = tmp_path_factory.mktemp("course") / "course"
     copy_course(course)
-    tool = Course(course, timeout=CELL_TIMEOUT)
+    tool = Course(course, timeout=cell_timeout())
     release_dir = tool.release(assignment)
     source = nbformat.read(course / "source" / assignment / f"{assignment}.ipynb", as_version=4)
     release = nbformat.read(release_dir / f"{assignment}.ipynb", as_version=4)
@@ -51,13 +62,6 @@ def graded(request, tmp_path_factory):
     for t in solved:
         partial.cells[t["solution_index"]] = copy.deepcopy(source.cells[t["solution_index"]])
     expected["partial"] = sum(t["points"] for t in solved)
-
-    # An answer that never returns: only its own task's points are lost.
-    hang = copy.deepcopy(source)
-    last = tasks[-1]
-    cell = hang.cells[last["solution_index"]]
-    cell.source = "while True:\n    pass\n" + cell.source
-    expected["hang"] = expected["solution"] - last["points"]
 
     # A student who deletes the visible test cells of the first task: they are put back.
     deleted = copy.deepcopy(source)
@@ -84,7 +88,6 @@ def graded(request, tmp_path_factory):
         "solution": source,
         "blank": release,
         "partial": partial,
-        "hang": hang,
         "deleted_tests": deleted,
         "blank_deleted_tests": blank_deleted,
         "stderr_warnings": noisy,
@@ -109,7 +112,6 @@ def graded(request, tmp_path_factory):
         "solution",
         "blank",
         "partial",
-        "hang",
         "deleted_tests",
         "blank_deleted_tests",
         "stderr_warnings",
@@ -129,7 +131,6 @@ def test_score(graded, student):
 def test_scores_are_ordered_sensibly(graded):
     e = graded["expected"]
     assert 0 < e["partial"] < e["solution"], "the half-done case must be strictly in between"
-    assert 0 < e["hang"] < e["solution"]
 
 
 def test_deleted_test_cells_are_restored_and_run(graded):
@@ -143,24 +144,6 @@ def test_deleted_test_cells_are_restored_and_run(graded):
     nb = nbformat.read(nb_path, as_version=4)
     ids = {meta(c).get("grade_id") for c in nb.cells}
     assert graded["first_ids"] <= ids, "deleted test cells were not put back before grading"
-
-
-def test_hanging_cell_is_reported_as_a_timeout(graded):
-    nb_path = (
-        graded["course"]
-        / "autograded"
-        / "hang"
-        / graded["assignment"]
-        / f"{graded['assignment']}.ipynb"
-    )
-    nb = nbformat.read(nb_path, as_version=4)
-    errors = [
-        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
-    ]
-    assert any(
-        "Timeout" in o.ename or "Interrupt" in o.ename or "Timeout" in "".join(o.traceback)
-        for o in errors
-    ), "the hanging cell did not end in a timeout error"
 
 
 def test_export_csv_has_every_student(graded, tmp_path):
@@ -261,6 +244,6 @@ def test_hidden_tests_never_reach_students(graded):
         assert not [line for line in secret if line in messages]
     # with --show-hidden the instructor sees them (so the check above can fail)
     assert cli_main(["--course", str(course), "autograde", a, "--student", "partial",
-                     "--show-hidden", "--timeout", str(CELL_TIMEOUT)]) == 0  # fmt: skip
+                     "--show-hidden", "--timeout", str(graded["tool"].timeout)]) == 0  # fmt: skip
     shown = _readable_text(course / "autograded" / "partial" / a / f"{a}.ipynb")
     assert any(line in shown for line in secret)

@@ -5,6 +5,10 @@ cell hit the time limit the whole submission used to score 0. The grader now run
 setup cell once more in a fresh process. These tests grade a tiny two-task assignment whose
 setup cell stalls only in the first student process (its working folder is ``work1``), and one
 whose setup cell always stalls: there the retry is bounded and grading still finishes.
+
+The same tiny assignment, with an answer that never returns, shows that a hang costs only its
+own task: its own short cell limit keeps the timeout test fast (the per-assignment grading
+tests use a generous, load-scaled limit that no test waits for).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ def _meta(grade_id: str, *, locked=False, solution=False, grade=False, points=0)
     return {"nbgrader": m}
 
 
-def _assignment(setup_stall: str) -> nbformat.NotebookNode:
+def _assignment(setup_stall: str, answer_prefix: str = "") -> nbformat.NotebookNode:
     cells = [
         nbformat.v4.new_code_cell(
             f"import os\nimport time\n\nSTALL = {setup_stall}\nif STALL:\n    time.sleep(60)\n"
@@ -43,7 +47,8 @@ def _assignment(setup_stall: str) -> nbformat.NotebookNode:
             metadata=_meta("setup", locked=True),
         ),
         nbformat.v4.new_code_cell(
-            "def double(x):\n    ### BEGIN SOLUTION\n    return SCALE * x\n    ### END SOLUTION\n",
+            answer_prefix + "def double(x):\n    ### BEGIN SOLUTION\n    return SCALE * x\n"
+            "    ### END SOLUTION\n",
             metadata=_meta("double", solution=True),
         ),
         nbformat.v4.new_code_cell(
@@ -61,14 +66,13 @@ def _assignment(setup_stall: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_notebook(cells=cells)
 
 
-def _grade(tmp_path, name: str, setup_stall: str):
+def _grade(tmp_path, name: str, setup_stall: str, answer_prefix: str = ""):
     course = copy_course(tmp_path / "course")
     (course / "source" / name).mkdir()
-    nb = _assignment(setup_stall)
-    nbformat.write(nb, course / "source" / name / f"{name}.ipynb")
+    nbformat.write(_assignment(setup_stall), course / "source" / name / f"{name}.ipynb")
     tool = Course(course, timeout=TIMEOUT)
     tool.release(name)
-    submit(course, "student", name, nb)
+    submit(course, "student", name, _assignment(setup_stall, answer_prefix))
     (result,) = tool.autograde(name)
     return result
 
@@ -88,3 +92,18 @@ def test_setup_cell_that_always_stalls_is_tried_twice_then_grading_goes_on(tmp_p
     timeouts = [e for e in r.events if "setup" in e and "timed out" in e]
     assert len(timeouts) == 2, r.events  # one retry, not more
     assert {t["grade_id"] for t in r.tests} == {"test_double", "test_triple"}
+
+
+def test_an_answer_that_never_returns_costs_only_its_own_task(tmp_path):
+    r = _grade(tmp_path, "hang", "False", answer_prefix="while True:\n    pass\n")
+    assert r.status == "graded", r.reason
+    # double (2 points) times out; the process is restarted and triple (3 points) still passes
+    assert r.score == pytest.approx(3.0), (r.events, [t["message"] for t in r.tests])
+    assert any("timed out" in e for e in r.events), r.events
+    nb = nbformat.read(tmp_path / "course" / "autograded" / "student" / "hang" / "hang.ipynb", 4)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    errors = [o for o in errors if o.output_type == "error"]
+    assert any(
+        "Timeout" in o.ename or "Interrupt" in o.ename or "Timeout" in "".join(o.traceback)
+        for o in errors
+    ), "the hanging cell did not end in a timeout error"

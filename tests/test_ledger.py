@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from autograder.ledger import Claim, Ledger
 
 from .conftest import ROOT
+from .procs import scaled, stop
 
 pytestmark = pytest.mark.grading
 
@@ -331,8 +332,9 @@ def _read_line(proc: subprocess.Popen, deadline: float) -> str:
     while not line.endswith(b"\n"):
         ready, _, _ = select.select([proc.stdout], [], [], max(deadline - time.monotonic(), 0))
         chunk = proc.stdout.read(1) if ready else b""
-        if not chunk:
-            raise AssertionError(f"grader said nothing more; stderr: {proc.stderr.read()!r}")
+        if not chunk:  # kill it first: reading a live grader's stderr to EOF would block
+            _, err = stop(proc)
+            raise AssertionError(f"grader said nothing more in time; stderr: {err!r}")
         line += chunk
     return line.decode()
 
@@ -342,7 +344,7 @@ def test_two_grader_processes_one_killed_grade_each_submission_exactly_once(ledg
     ledger.sync(A, fingerprints(n))
     victim, survivor = _grader(db_url, "victim", stall_at=10), _grader(db_url, "survivor")
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + scaled(20)
         claimed = 0
         while claimed < 10:  # kill the victim while it grades its tenth submission
             words = _read_line(victim, deadline).split()
@@ -354,13 +356,11 @@ def test_two_grader_processes_one_killed_grade_each_submission_exactly_once(ledg
         row = ledger.get(A, held)
         assert (row["status"], row["token"]) == ("claimed", dead_token)
 
-        out, err = survivor.communicate(timeout=30)
+        out, err = survivor.communicate(timeout=scaled(30))
         assert survivor.returncode == 0, err.decode()
     finally:
         for proc in (victim, survivor):
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            stop(proc)
 
     assert f"claimed {held} ".encode() in out  # the survivor took the dead grader's claim over
     rows = ledger.rows(A)
