@@ -21,12 +21,17 @@ import builtins
 import json
 import operator
 import os
+import re
 import select
 import time
 import traceback
 
-MAX_MESSAGE = 256 * 2**20  # bytes; a larger message is a protocol error
+MAX_MESSAGE = 64 * 2**20  # bytes; a larger message is a protocol error
+MAX_OBJECTS = 1_000_000  # JSON objects and arrays a message may hold (bounds decoding memory)
 MAX_TEXT = 4000  # characters kept of a repr or an error message
+STALL_LIMIT = 300.0  # seconds a write may wait for a peer that stopped reading, without deadline
+# what an error raised on the trusted side says to the student process: its type, no values
+TRUSTED_ERROR = "raised by a function the tests passed in (details are not shown)"
 
 _NUMERIC_KINDS = "biufc"
 
@@ -45,6 +50,40 @@ class Deadline(BaseException):  # noqa: N818 - not an error of the test code; mu
 
 class RemoteError(Exception):
     """An exception raised by student code that is not a built-in exception type."""
+
+
+# -- text ----------------------------------------------------------------------------------------
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def clean_text(s) -> str:
+    """``s`` as valid Unicode: lone surrogates (which cannot be written as UTF-8) become U+FFFD.
+
+    Anything that is not a string is converted with ``str`` first ("<unprintable>" if that
+    fails); a clean string is returned as it is.
+    """
+    if not isinstance(s, str):
+        try:
+            s = str(s)
+        except Exception:  # noqa: BLE001 - a hostile __str__
+            return "<unprintable>"
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATES.sub("\ufffd", s)
+    return s
+
+
+def _clean_tree(value):
+    """A decoded JSON value with every string (keys included) passed through clean_text."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [_clean_tree(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_text(k): _clean_tree(v) for k, v in value.items()}
+    return value
 
 
 # -- values --------------------------------------------------------------------------------------
@@ -115,12 +154,31 @@ class Endpoint:
         if len(data) > MAX_MESSAGE:
             raise ValueError(f"a value of {len(data) / 2**20:.0f} MB is too large to transfer")
         view = memoryview(len(data).to_bytes(8, "little") + data)
+        if os.get_blocking(self.wfd):
+            os.set_blocking(self.wfd, False)  # a peer that stops reading must not block us
+        stalled_since = time.monotonic()
         while view:
             try:
                 n = os.write(self.wfd, view)
+            except BlockingIOError:
+                self._wait_writable(stalled_since)
+                continue
             except BrokenPipeError:
                 raise PeerDied("the other process closed the connection") from None
-            view = view[n:]
+            view, stalled_since = view[n:], time.monotonic()
+
+    def _wait_writable(self, stalled_since: float) -> None:
+        """Wait until the pipe takes more bytes: until the deadline (then :class:`Deadline`),
+        or without one, :data:`STALL_LIMIT` seconds without progress (a ProtocolError)."""
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise Deadline()
+        else:
+            left = stalled_since + STALL_LIMIT - time.monotonic()
+            if left <= 0:
+                raise ProtocolError(f"the other process stopped reading for {STALL_LIMIT:g} s")
+        select.select([], [self.wfd], [], left)
 
     def _fill(self, n: int) -> None:
         while len(self._buf) < n:
@@ -146,13 +204,7 @@ class Endpoint:
         self._fill(8 + size)
         data = bytes(self._buf[8 : 8 + size])
         del self._buf[: 8 + size]
-        try:
-            msg = json.loads(data.decode("utf-8"))
-        except (ValueError, RecursionError) as exc:
-            raise ProtocolError(f"unreadable message: {exc}") from None
-        if not isinstance(msg, dict) or msg.get("k") not in ("req", "res"):
-            raise ProtocolError("a message must be a request or a response")
-        return msg
+        return parse_message(data)
 
     # ---- request / response
     def request(self, op: str, **fields):
@@ -324,9 +376,39 @@ class Endpoint:
         return exc
 
 
+def parse_message(data: bytes) -> dict:
+    """Decode one message's bytes, within :data:`MAX_OBJECTS` containers; strings come out as
+    valid Unicode (lone surrogates replaced)."""
+    containers = data.count(b"{") + data.count(b"[")  # counts brackets in strings too: a bound
+    if containers > MAX_OBJECTS:
+        raise ProtocolError(
+            f"message holds up to {containers} JSON objects, more than the limit of {MAX_OBJECTS}"
+        )
+    try:
+        msg = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(f"unreadable message: {str(exc)[:200]}") from None
+    if _SURROGATE_ESCAPE.search(data):
+        try:
+            msg = _clean_tree(msg)
+        except RecursionError:
+            raise ProtocolError("message nested too deeply") from None
+    if not isinstance(msg, dict) or msg.get("k") not in ("req", "res"):
+        raise ProtocolError("a message must be a request or a response")
+    return msg
+
+
 def error_payload(exc: BaseException, with_traceback: bool = True) -> dict:
-    """Describe an exception for the other end (the trusted end sends no traceback: it could
-    quote hidden test code)."""
+    """Describe an exception for the other end.
+
+    The trusted end (``with_traceback=False``) sends only the exception's type name and a
+    generic message: its text or traceback could quote hidden test code or expected values.
+    """
+    if not with_traceback:
+        name = type(exc).__name__
+        if getattr(builtins, name, None) is not type(exc):  # a test's own class: not its name
+            name = "Exception"
+        return {"type": name, "msg": TRUSTED_ERROR}
     try:
         msg = str(exc)
     except Exception:  # noqa: BLE001 - a hostile __str__

@@ -6,9 +6,12 @@ hostile definitions; these tests hold the guarantees the grader's integrity rest
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -131,3 +134,119 @@ def test_callbacks_work_but_expose_nothing_else(ep):
     assert student(ep, "apply")(lambda x: 2 * x, 20) == 41
     with pytest.raises(AttributeError):  # the student side cannot read the test's globals
         student(ep, "poke")(lambda x: x)
+
+
+LEAKY = '''
+def leak(check, x):
+    """What a student learns when a function the tests passed in fails."""
+    try:
+        check(x)
+    except BaseException as exc:
+        return f"{type(exc).__name__}: {exc} {getattr(exc, 'remote_traceback', '')}"
+    return "no error"
+
+
+def surrogates():
+    print("out \\ud800 put")
+    return "value \\udfff", {"key \\ud801": 1}
+
+
+def raise_surrogate():
+    raise ValueError("bad \\udc80 text")
+'''
+
+
+def test_errors_of_trusted_functions_carry_no_values(ep):
+    assert ep.request("run_cell", source=LEAKY)["ok"]
+    secret = "HIDDEN-EXPECTED-4.2517"
+
+    def check(x):
+        raise AssertionError(f"expected {secret}, got {x}")
+
+    class TestOnly(Exception):
+        pass
+
+    def check_own(x):
+        raise TestOnly(secret)
+
+    said = student(ep, "leak")(check, 1.0)
+    assert secret not in said and "4.2517" not in said
+    assert said.startswith("AssertionError: ") and _wire.TRUSTED_ERROR in said
+    said = student(ep, "leak")(check_own, 1.0)
+    assert secret not in said and said.startswith("Exception: ") and "TestOnly" not in said
+
+
+def test_lone_surrogates_from_the_student_become_replacement_characters(ep):
+    assert ep.request("run_cell", source=LEAKY)["ok"]
+    value, mapping = student(ep, "surrogates")()
+    assert value == "value \ufffd" and list(mapping) == ["key \ufffd"]
+    with pytest.raises(ValueError) as info:
+        student(ep, "raise_surrogate")()
+    str(info.value).encode("utf-8")  # would raise on a lone surrogate
+    reply = ep.request("run_cell", source="print('a \\ud800 b')")
+    json.dumps(reply, ensure_ascii=False).encode("utf-8")
+    assert "a \ufffd b" in reply["output"]["text"]
+    assert _wire.clean_text("x\ud800y\U0001f600") == "x\ufffdy\U0001f600"
+    assert _wire.clean_text(b"raw") == "b'raw'"
+
+
+def _pipe_endpoint():
+    r, w = os.pipe()
+    return _wire.Endpoint(r, w, "t", lambda ep, msg: None), r, w
+
+
+def _send_bounded(end, r, msg) -> BaseException | None:
+    """``end.send(msg)`` in a thread, given 10 s: what it raised, or None. A send still blocked
+    then is ended by closing the read end (the write fails with a broken pipe) and fails."""
+    raised = []
+
+    def target():
+        try:
+            end.send(msg)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            raised.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    if thread.is_alive():
+        os.close(r)
+        thread.join(timeout=10)
+        pytest.fail("send blocked on a peer that stopped reading")
+    return raised[0] if raised else None
+
+
+def test_a_peer_that_stops_reading_is_a_deadline_not_a_hang(monkeypatch):
+    end, r, w = _pipe_endpoint()  # nobody reads r
+    big = {"k": "res", "id": 1, "ok": True, "v": "x" * 300_000}
+    try:
+        end.deadline = time.monotonic() + 0.5
+        assert isinstance(_send_bounded(end, r, big), _wire.Deadline)
+        end.deadline = None
+        monkeypatch.setattr(_wire, "STALL_LIMIT", 0.3)
+        exc = _send_bounded(end, r, big)
+        assert isinstance(exc, _wire.ProtocolError) and "stopped reading" in str(exc)
+    finally:
+        for fd in (r, w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def test_messages_of_too_many_objects_are_refused_before_decoding():
+    data = b'{"k":"res","id":1,"ok":true,"v":[' + b",".join([b"{}"] * 1_200_000) + b"]}"
+    assert len(data) < _wire.MAX_MESSAGE
+    started = time.monotonic()
+    with pytest.raises(_wire.ProtocolError, match="JSON objects"):
+        _wire.parse_message(data)
+    assert time.monotonic() - started < 2
+    assert _wire.parse_message(b'{"k":"res","id":1,"ok":true,"v":[{}, [], "{["]}')["ok"]
+    end, r, w = _pipe_endpoint()
+    try:
+        os.write(w, (_wire.MAX_MESSAGE + 1).to_bytes(8, "little"))
+        with pytest.raises(_wire.ProtocolError, match="larger than the limit"):
+            end.recv()
+    finally:
+        os.close(r)
+        os.close(w)
