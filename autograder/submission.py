@@ -20,8 +20,11 @@ from pathlib import Path
 
 import nbformat
 
+from ._wire import _SURROGATE_ESCAPE, _clean_tree, clean_text
+
 __all__ = [
     "Ungradable",
+    "clean_text",
     "PlanCell",
     "Plan",
     "read_submission",
@@ -33,6 +36,9 @@ __all__ = [
 ]
 
 MAX_NOTEBOOK_BYTES = 200 * 2**20
+MAX_BRACKETS = 2_000_000  # "{" and "[" in the file: a bound on what parsing it may allocate
+MAX_CELLS = 5_000
+MAX_OBJECTS = 200_000  # JSON objects and arrays of the notebook, saved outputs not counted
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
 HIDDEN_PLACEHOLDER = "# (hidden tests: not shown)"
@@ -130,8 +136,16 @@ def read_submission(folder: Path, notebook: str) -> tuple[nbformat.NotebookNode,
             f"the notebook file is not valid UTF-8 (byte {exc.start}); "
             "undecodable bytes were replaced by U+FFFD"
         )
+    brackets = text.count("{") + text.count("[")
+    if brackets > MAX_BRACKETS:
+        raise Ungradable(
+            f"the notebook holds {brackets} JSON objects and arrays, over the limit of "
+            f"{MAX_BRACKETS}"
+        )
     try:
         data = json.loads(text)
+        if _SURROGATE_ESCAPE.search(raw):
+            data = _clean_tree(data)  # lone surrogates cannot be written back as UTF-8
     except (ValueError, RecursionError) as exc:
         raise Ungradable(f"corrupt notebook JSON: {str(exc)[:200]}") from None
     if not isinstance(data, dict) or not isinstance(data.get("nbformat"), int):
@@ -141,8 +155,9 @@ def read_submission(folder: Path, notebook: str) -> tuple[nbformat.NotebookNode,
         raise Ungradable("not a valid notebook: no list of 'cells'")
     if version not in (3, 4):
         raise Ungradable(f"not a valid notebook: nbformat {version} is not supported (use 4)")
+    _check_size(data)
     try:
-        nb = nbformat.reads(text, as_version=4)
+        nb = nbformat.reads(json.dumps(data), as_version=4)
     except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds on bad structure
         raise Ungradable(f"not a valid notebook: {str(exc)[:200]}") from None
     if version == 3:
@@ -161,6 +176,35 @@ def read_submission(folder: Path, notebook: str) -> tuple[nbformat.NotebookNode,
         cells.append(cell)
     nb["cells"] = cells
     return nb, events
+
+
+def _check_size(data: dict) -> None:
+    """Refuse a notebook of more than MAX_CELLS cells or MAX_OBJECTS JSON containers; drop its
+    saved outputs (they are never used, and nbformat would validate every object of them)."""
+    cells = list(data.get("cells") or []) if isinstance(data.get("cells"), list) else []
+    for sheet in data.get("worksheets") or []:  # nbformat 3
+        if isinstance(sheet, dict) and isinstance(sheet.get("cells"), list):
+            cells += sheet["cells"]
+    if len(cells) > MAX_CELLS:
+        raise Ungradable(f"the notebook has {len(cells)} cells, over the limit of {MAX_CELLS}")
+    for cell in cells:
+        if isinstance(cell, dict) and "outputs" in cell:
+            cell["outputs"] = []
+    count, stack = 0, [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        else:
+            continue
+        count += 1
+        if count > MAX_OBJECTS:
+            raise Ungradable(
+                f"the notebook holds more than {MAX_OBJECTS} JSON objects and arrays "
+                "(outputs not counted)"
+            )
 
 
 def fingerprint(folder: Path) -> str:
