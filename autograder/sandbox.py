@@ -41,6 +41,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from . import seccomp
+
 __all__ = ["BASE_UID", "MAX_SLOTS", "Limits", "Sandbox", "default_readable"]
 
 logger = logging.getLogger("autograder")
@@ -138,14 +140,58 @@ def _editable_dirs() -> list[str]:
     return dirs
 
 
-def default_readable(forbidden: Iterable[str | os.PathLike] = ()) -> list[Path]:
-    """Directories the sandboxed Python needs to read, minus any that overlap ``forbidden``.
+_IMPORTABLE_SUFFIXES = (".py", ".pyc", ".so", ".pth", ".dist-info", ".egg-info")
 
-    That is ``sys.base_prefix``, ``sys.prefix``, the directory of the real interpreter binary,
-    every existing absolute ``sys.path`` entry and the package directories of editable installs.
-    Left out: a candidate inside a forbidden path or containing one (``/work/main`` contains the
-    course folder ``/work/main/course``), the script directory or working directory that Python
-    put first on ``sys.path``, and world-writable directories such as ``/tmp``.
+
+def _importable_children(root: str) -> list[str]:
+    """What Python can import from ``root``: its packages, modules and their metadata.
+
+    A package is a directory with an ``__init__.py``; namespace packages and anything else in
+    ``root`` (a project's course folder, its tests, its notes) are left out.
+    """
+    found = []
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return found
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False) and entry.name.endswith(_IMPORTABLE_SUFFIXES):
+                found.append(entry.path)  # *.dist-info, *.egg-info
+            elif entry.is_dir(follow_symlinks=False):
+                if os.path.isfile(os.path.join(entry.path, "__init__.py")):
+                    found.append(entry.path)
+            elif entry.is_file(follow_symlinks=False) and entry.name.endswith(_IMPORTABLE_SUFFIXES):
+                found.append(entry.path)
+        except OSError:
+            pass
+    return found
+
+
+def _installation() -> list[str]:
+    """The Python installation: its prefixes and the directory of the real interpreter."""
+    return [
+        sys.base_prefix,
+        sys.prefix,
+        sys.base_exec_prefix,
+        sys.exec_prefix,
+        os.path.dirname(os.path.realpath(sys.executable)),
+    ]
+
+
+def default_readable(forbidden: Iterable[str | os.PathLike] = ()) -> list[Path]:
+    """The allow-list of what the sandboxed Python may read (besides the system directories).
+
+    That is the Python installation (``sys.base_prefix``, ``sys.prefix``, their ``exec``
+    forms and the directory of the real interpreter binary: the standard library and
+    ``site-packages``), the package directories of editable installs (``src/dlcourse``, never
+    the project folder around it), and, for an import path outside the installation (a ``.pth``
+    entry of a legacy editable install), only what can be imported from it: its packages
+    (directories with an ``__init__.py``), modules and package metadata. ``PYTHONPATH`` entries
+    and the script directory or working directory that Python put first on ``sys.path`` are
+    the grader's, not the student's: the sandbox scrubs ``PYTHONPATH``, so they are left out.
+    So are world-writable directories such as ``/tmp`` and, as a second line of defence,
+    anything inside a forbidden path or containing one.
 
     Parameters
     ----------
@@ -158,16 +204,25 @@ def default_readable(forbidden: Iterable[str | os.PathLike] = ()) -> list[Path]:
         Sorted absolute paths, none inside another.
     """
     forbidden = list(forbidden)
+    install = _installation()
+    install_forms = {f for p in install if p and os.path.isabs(p) for f in _forms(p)}
     path = sys.path
     if path and not (sys.flags.safe_path or sys.flags.isolated):
         path = path[1:]  # the script's directory or the cwd: the grader's, not the student's
-    candidates = [
-        sys.base_prefix,
-        sys.prefix,
-        os.path.dirname(os.path.realpath(sys.executable)),
-        *path,
-        *_editable_dirs(),
-    ]
+    grader_only = {
+        f
+        for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+        if entry and os.path.isabs(entry)
+        for f in _forms(entry)
+    }
+    candidates = [*install, *_editable_dirs()]
+    for entry in path:
+        if not entry or not os.path.isabs(entry) or _forms(entry) & grader_only:
+            continue
+        if any(f == r or f.is_relative_to(r) for f in _forms(entry) for r in install_forms):
+            candidates.append(entry)
+        else:
+            candidates += _importable_children(entry)
     kept = set()
     for c in candidates:
         if not c or not os.path.isabs(c) or not os.path.exists(c):
@@ -233,6 +288,11 @@ class Sandbox:
         self.features = frozenset(features)
         #: Why the better modes were not available (empty when none was tried or needed).
         self.problem = problem
+
+    @property
+    def seccomp(self) -> bool:
+        """Whether student code runs under the seccomp filter of :mod:`autograder.seccomp`."""
+        return self.mode != RLIMITS_ONLY and "--seccomp" in self.features and seccomp.supported()
 
     def __repr__(self) -> str:
         return f"Sandbox(mode={self.mode!r})"
@@ -444,6 +504,8 @@ class Sandbox:
             cmd += ["--unshare-user"]
             if "--disable-userns" in self.features:
                 cmd += ["--disable-userns"]
+        if self.seccomp:
+            cmd += ["--seccomp", str(_data_fd(seccomp.filter_program(), data_fds))]
 
         binds: dict[Path, Path] = {}  # destination -> source, read-only
         links: dict[Path, str] = {}  # destination -> target
@@ -623,12 +685,12 @@ def _limiter(rlimits: dict[int, tuple[int, int]]) -> Callable[[], None]:
     return preexec
 
 
-def _data_fd(text: str, fds: list[int]) -> int:
-    """A pipe read end holding ``text`` (for bwrap's ``--ro-bind-data``)."""
+def _data_fd(data: str | bytes, fds: list[int]) -> int:
+    """A pipe read end holding ``data`` (for bwrap's ``--ro-bind-data`` and ``--seccomp``)."""
     r, w = os.pipe()
     fds.append(r)
     try:
-        os.write(w, text.encode())  # far below the pipe buffer: does not block
+        os.write(w, data.encode() if isinstance(data, str) else data)  # far below a pipe buffer
     finally:
         os.close(w)
     return r
@@ -696,7 +758,8 @@ def _probe(bwrap: str | None) -> _Probe:
         ).stdout
     except (OSError, subprocess.SubprocessError) as exc:
         return _Probe(None, f"{bwrap} --help failed: {exc}", frozenset())
-    features = frozenset(opt for opt in ("--disable-userns", "--size") if opt in help_text)
+    options = ("--disable-userns", "--size", "--seccomp")
+    features = frozenset(opt for opt in options if opt in help_text)
     modes = [BWRAP_USERNS]
     problems = []
     if os.geteuid() == 0:

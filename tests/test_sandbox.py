@@ -459,3 +459,184 @@ plt.plot([1, 2]); plt.savefig("fig.png")
     assert rc == 0, err
     assert out.split() == ["83.0", "55.0"]
     assert (workdir / "fig.png").stat().st_size > 0
+
+
+# --- seccomp: keyrings, namespaces, mounts, memfd (issue 17) -------------------------------------
+
+_SYSCALLS = """
+import ctypes, errno, json, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+NR = {nr!r}
+def call(name, *args):
+    ctypes.set_errno(0)
+    r = libc.syscall(NR[name], *[ctypes.c_long(a) if isinstance(a, int) else a for a in args])
+    if r == 0 and name == "clone":
+        os._exit(0)  # a child: it must not print
+    return errno.errorcode.get(ctypes.get_errno(), "OK") if r == -1 else "OK"
+KEY_SPEC_USER_KEYRING = -4
+out = {{
+    "add_key": call("add_key", b"user", b"secret", b"42", 2, KEY_SPEC_USER_KEYRING),
+    "request_key": call("request_key", b"user", b"secret", None, 0),
+    "keyctl": call("keyctl", 0, KEY_SPEC_USER_KEYRING, 0),  # KEYCTL_GET_KEYRING_ID
+    "unshare": call("unshare", 0x10000000 | 0x20000),  # CLONE_NEWUSER | CLONE_NEWNS
+    "setns": call("setns", os.open("/proc/self/ns/net", os.O_RDONLY), 0),
+    "mount": call("mount", b"none", b".", b"tmpfs", 0, b"size=4g"),
+    "memfd_create": call("memfd_create", b"big", 0),
+    "shmget": call("shmget", 0, 1 << 30, 0o1600),
+    "bpf": call("bpf", 0, None, 0),
+    "perf_event_open": call("perf_event_open", None, 0, -1, -1, 0),
+    "userfaultfd": call("userfaultfd", 0),
+    "ptrace": call("ptrace", 16, os.getppid(), 0, 0),  # PTRACE_ATTACH
+    "io_uring_setup": call("io_uring_setup", 8, None),
+    "clone": call("clone", 0x10000000 | 17, 0, 0, 0, 0),  # CLONE_NEWUSER | SIGCHLD
+    "clone3": call("clone3", None, 0),
+}}
+print(json.dumps(out))
+"""
+
+
+def _sandboxes(sb: Sandbox) -> list[Sandbox]:
+    """The root mode and, run by root too, the user-namespace mode."""
+    userns = Sandbox("bwrap-userns", bwrap=sb.bwrap, features=sb.features)
+    return [sb, userns]
+
+
+def test_seccomp_denies_keyrings_namespaces_mounts_and_memfd(sb, tmp_path):
+    if not sb.seccomp:
+        pytest.skip(f"SKIPPED LOUDLY: no seccomp filter here ({sb.features}, {os.uname().machine})")
+    from autograder.seccomp import _TABLES
+
+    numbers = _TABLES[os.uname().machine.lower()][1]
+    code = _SYSCALLS.format(nr=numbers)
+    for i, box in enumerate(_sandboxes(sb)):
+        slot = 911 + i
+        rc, out, err = _run(box, code, box.prepare(tmp_path / box.mode, slot=slot), slot=slot)
+        assert rc == 0, err
+        result = json.loads(out)
+        expected = dict.fromkeys(result, "EPERM") | {"clone3": "ENOSYS"}
+        assert result == expected, box.mode
+
+
+def test_keyring_is_no_channel_between_submissions(sb, tmp_path):
+    if not sb.seccomp:
+        pytest.skip(f"SKIPPED LOUDLY: no seccomp filter here ({sb.features}, {os.uname().machine})")
+    slot = 913
+    write = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+print(libc.syscall(248, b"user", b"answer", b"42", 2, ctypes.c_long(-4)), ctypes.get_errno())
+"""
+    read = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+key = libc.syscall(249, b"user", b"answer", None, ctypes.c_long(-4))
+buf = ctypes.create_string_buffer(64)
+n = libc.syscall(250, 11, key, buf, 64) if key > 0 else -1  # KEYCTL_READ
+print(buf.value.decode() if n > 0 else "nothing")
+"""
+    rc1, out1, err1 = _run(sb, write, _workdir(sb, tmp_path, slot), slot=slot)
+    rc2, out2, err2 = _run(sb, read, sb.prepare(tmp_path / "bob", slot=slot), slot=slot)
+    assert (rc1, rc2) == (0, 0), err1 + err2
+    assert out1.split() == ["-1", str(errno.EPERM)]
+    assert out2.split() == ["nothing"]
+
+
+def test_threads_fork_subprocess_numpy_and_torch_work_under_seccomp(sb, tmp_path):
+    code = """
+import multiprocessing as mp, os, subprocess, threading
+import numpy as np, torch, dlcourse, IPython
+results = []
+threads = [threading.Thread(target=lambda i=i: results.append(i)) for i in range(40)]
+for t in threads: t.start()
+for t in threads: t.join()
+def square(x):
+    return x * x
+with mp.get_context("fork").Pool(2) as pool:
+    squares = pool.map(square, range(4))
+print(len(results), sum(squares), subprocess.run(["/bin/true"]).returncode,
+      (torch.ones(3, 4) @ torch.ones(4, 2)).sum().item(), np.linalg.norm(np.eye(4)))
+"""
+    for i, box in enumerate(_sandboxes(sb)):
+        slot = 914 + i
+        workdir = box.prepare(tmp_path / box.mode, slot=slot)
+        rc, out, err = _run(box, code, workdir, slot=slot, limits=Limits(processes=64))
+        assert rc == 0, (box.mode, err)
+        assert out.split() == ["40", "14", "0", "24.0", "2.0"], box.mode
+
+
+def _bpf_run(program: bytes, arch: int, nr: int, arg0: int = 0) -> int:
+    """Evaluate a classic-BPF seccomp program on one system call; returns its action."""
+    import struct
+
+    data = struct.pack("=iIQ6Q", nr, arch, 0, arg0, 0, 0, 0, 0, 0)
+    insns = [struct.unpack_from("=HBBI", program, i) for i in range(0, len(program), 8)]
+    pc, acc = 0, 0
+    for _ in range(len(insns)):  # forward jumps only: at most one pass
+        code, jt, jf, k = insns[pc]
+        if code == 0x20:
+            acc = struct.unpack_from("=I", data, k)[0]
+        elif code == 0x06:
+            return k
+        else:
+            taken = {0x15: acc == k, 0x35: acc >= k, 0x45: bool(acc & k)}[code]
+            pc += jt if taken else jf
+        pc += 1
+    raise AssertionError("program fell off its end")
+
+
+@pytest.mark.parametrize("machine", ["x86_64", "aarch64"])
+def test_seccomp_program_decisions(machine):
+    from autograder import seccomp
+
+    arch, numbers = seccomp._TABLES[machine]
+    program = seccomp.filter_program(machine)
+    allow, eperm, enosys = 0x7FFF0000, 0x50000 | errno.EPERM, 0x50000 | errno.ENOSYS
+    for name in seccomp.DENIED:
+        assert _bpf_run(program, arch, numbers[name]) == eperm, name
+    assert _bpf_run(program, arch, numbers["clone3"]) == enosys
+    assert _bpf_run(program, arch, numbers["clone"], 0x01200011) == allow  # fork()
+    assert _bpf_run(program, arch, numbers["clone"], 0x003D0F00) == allow  # pthread_create()
+    for flag in [0x20000, 0x2000000, 0x4000000, 0x8000000, 0x10000000, 0x20000000, 0x40000000]:
+        assert _bpf_run(program, arch, numbers["clone"], 0x11 | flag) == eperm, hex(flag)
+    for nr in [0, 1, 2, 3, 60, 231, 500]:  # read, write, ..., exit, exit_group on x86-64
+        if nr not in {numbers[n] for n in [*seccomp.DENIED, "clone", "clone3"]}:
+            assert _bpf_run(program, arch, nr) == allow, nr
+    assert _bpf_run(program, 0x40000003, 250) == enosys  # i386 int 0x80, ARM compat
+    if machine == "x86_64":
+        assert _bpf_run(program, arch, 0x40000000 | 250) == enosys  # x32 keyctl
+
+
+# --- an allow-list filesystem (issue 17) ----------------------------------------------------------
+
+
+def test_only_the_python_installation_and_package_dirs_are_visible(sb, tmp_path, monkeypatch):
+    """The course lives elsewhere (``--course``): the project's own course is no less hidden."""
+    slot = 916
+    elsewhere = tmp_path / "other-course"
+    (elsewhere / "source").mkdir(parents=True)
+    # The grader starts its test process with the project root on PYTHONPATH.
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setattr(sys, "path", [sys.path[0], str(ROOT), *sys.path[1:]])
+    import dlcourse
+
+    package = Path(dlcourse.__file__).resolve().parent
+    code = f"""
+import json, os
+import dlcourse, numpy, torch, IPython
+seen = {{}}
+for p in {[str(ROOT), str(package.parent), str(COURSE), str(COURSE / "source"), str(elsewhere)]!r}:
+    try:
+        seen[p] = sorted(os.listdir(p))
+    except OSError as e:
+        seen[p] = e.strerror
+print(json.dumps(seen))
+"""
+    rc, out, err = _run(sb, code, _workdir(sb, tmp_path, slot), slot=slot, forbidden=[elsewhere])
+    assert rc == 0, err
+    seen = json.loads(out)
+    assert seen[str(package.parent)] == [package.name]  # src/ holds only the package
+    assert "course" not in seen[str(ROOT)] and "book" not in seen[str(ROOT)], seen[str(ROOT)]
+    assert "README.md" not in seen[str(ROOT)] and "tests" not in seen[str(ROOT)]
+    for hidden in [COURSE, COURSE / "source", elsewhere]:
+        assert seen[str(hidden)] == "No such file or directory", hidden
