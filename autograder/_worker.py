@@ -12,6 +12,7 @@ import importlib.util
 import io
 import os
 import sys
+import traceback
 import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -68,6 +69,97 @@ def _lazy(name: str) -> None:
         sys.modules[name] = _LazyModule(name)
 
 
+def _plain_text(shell, value) -> str | None:
+    """The ``text/plain`` form of a cell's result (its last expression), as a kernel shows it."""
+    if value is None:
+        return None
+    try:
+        data, _ = shell.display_formatter.format(value, include=("text/plain",))
+        return str(data.get("text/plain", ""))[:OUTPUT_LIMIT]
+    except Exception:  # noqa: BLE001 - a hostile __repr__: no result, as a crashing display
+        return None
+
+
+def _cell_line(error: BaseException) -> int | None:
+    """The line of the cell where ``error`` was raised (the last frame in the cell's code)."""
+    frames = list(traceback.walk_tb(error.__traceback__))
+    cell_file, line = None, None
+    for i, (frame, lineno) in enumerate(frames):
+        code = frame.f_code
+        if cell_file is None and code.co_name == "run_code" and i + 1 < len(frames):
+            cell_file = frames[i + 1][0].f_code.co_filename
+        elif cell_file is not None and code.co_filename == cell_file:
+            line = lineno
+    if line is None and isinstance(error, SyntaxError):
+        line = error.lineno
+    return line
+
+
+class IntegrityProbe:
+    """Notices a test environment that student code has tampered with (compatible mode).
+
+    Taken when the process starts, before any student code: the identity of the builtins and
+    of the assertion helpers tests rely on. :meth:`report` lists what no longer matches. Code
+    in the same process can fool this (it is a tripwire that flags a submission for review,
+    not a guarantee); isolated mode is the guarantee.
+    """
+
+    BUILTINS = (
+        "isinstance", "len", "abs", "all", "any", "sum", "round", "sorted", "type", "print",
+        "repr", "str", "float", "int", "bool", "hasattr", "getattr", "__import__", "open",
+        "AssertionError", "Exception", "range", "min", "max", "set", "list", "dict", "tuple",
+    )  # fmt: skip
+    HELPERS = {
+        "numpy": ("allclose", "isclose", "array_equal", "all", "any", "abs", "array"),
+        "numpy.testing": ("assert_allclose", "assert_array_equal", "assert_equal",
+                          "assert_almost_equal", "assert_array_almost_equal"),
+        "math": ("isclose",),
+        "torch": ("allclose", "equal", "isclose"),
+        "torch.testing": ("assert_close",),
+        "dlcourse.checks": ("check_close", "check_array", "check_tensor", "check_float"),
+    }  # fmt: skip
+
+    def __init__(self):
+        import builtins
+
+        self._builtins = builtins
+        self._known = {name: getattr(builtins, name) for name in self.BUILTINS}
+        self._helpers: dict[tuple[str, str], object] = {}
+        self._eq = {t: t.__eq__ for t in (int, float, str, bool, list, tuple, dict)}
+
+    def _remember(self, module_name: str, module) -> None:
+        for attr in self.HELPERS.get(module_name, ()):
+            key = (module_name, attr)
+            if key not in self._helpers and hasattr(module, attr):
+                self._helpers[key] = getattr(module, attr)
+
+    def report(self) -> list[str]:
+        found = []
+        for name, obj in self._known.items():
+            if getattr(self._builtins, name, None) is not obj:
+                found.append(f"builtin {name!r} was replaced")
+        for module_name in self.HELPERS:
+            module = sys.modules.get(module_name)
+            if module is None or isinstance(module, _LazyModule):
+                continue
+            for attr in self.HELPERS[module_name]:
+                key = (module_name, attr)
+                current = getattr(module, attr, None)
+                if key in self._helpers and current is not self._helpers[key]:
+                    found.append(f"{module_name}.{attr} was replaced")
+        for t, eq in self._eq.items():
+            if t.__eq__ is not eq:
+                found.append(f"{t.__name__}.__eq__ was replaced")
+        return found
+
+    def watch_imports(self) -> None:
+        """Record the helpers of the modules imported so far (before student code runs them)."""
+        for module_name in self.HELPERS:
+            module = sys.modules.get(module_name)
+            if module is not None and not isinstance(module, _LazyModule):
+                self._remember(module_name, module)
+
+
 def main() -> None:
     rfd, wfd = int(sys.argv[1]), int(sys.argv[2])
     os.set_inheritable(rfd, False)
@@ -75,6 +167,7 @@ def main() -> None:
     for name in LAZY_MODULES:
         _lazy(name)
     capture = CappedText()
+    errors = CappedText()
     sys.stdout = sys.stderr = capture
 
     from IPython.core.interactiveshell import InteractiveShell
@@ -82,21 +175,47 @@ def main() -> None:
     shell = InteractiveShell.instance(colors="NoColor", autocall=0)
     shell.history_manager.enabled = False
     namespace = shell.user_ns
+    probe = IntegrityProbe()
 
-    def run_cell(source: str) -> dict:
+    def run_cell(source: str, split: bool = False) -> dict:
+        """Run one cell; with ``split``, stdout and stderr apart and the cell's result value
+        (what nbgrader scores a test cell by: an error, any stderr, a number as partial credit).
+        """
         capture.take()
-        result = shell.run_cell(source, store_history=False)
+        errors.take()
+        sys.stderr = errors if split else capture
+        try:
+            result = shell.run_cell(source, store_history=False)
+        finally:
+            sys.stdout = capture  # a cell may have redirected them and never restored them
+            sys.stderr = capture
         error = result.error_before_exec or result.error_in_exec
-        return {
+        reply = {
             "ok": error is None,
             "error": None if error is None else _wire.error_payload(error),
             "output": capture.take(),
         }
+        if split:
+            reply["stderr"] = errors.take()
+            reply["result"] = _plain_text(shell, result.result)
+            reply["failed_line"] = None if error is None else _cell_line(error)
+        return reply
 
     def serve(ep, msg):
         op = msg.get("op")
         if op == "run_cell":
-            return run_cell(str(msg["source"]))
+            return run_cell(str(msg["source"]), split=bool(msg.get("split")))
+        if op == "probe":
+            return probe.report()
+        if op == "watch":  # compatible mode: remember the helpers before student code runs
+            if msg.get("preload"):
+                for name in ("math", "numpy", "numpy.testing"):  # what most tests check with
+                    try:
+                        importlib.import_module(name)
+                    except ImportError:
+                        pass
+            probe.watch_imports()
+            return None
         if op == "getname":
             name = str(msg["name"])
             if name not in namespace:

@@ -14,33 +14,15 @@ import json
 import logging
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import nbformat
+
+from .result import GradeResult
 
 __all__ = ["Course", "GradeResult", "DEFAULT_COURSE", "validate_notebook"]
 
 DEFAULT_COURSE = Path(__file__).resolve().parent.parent / "course"
-
-
-@dataclass
-class GradeResult:
-    """The outcome of autograding one student's submission.
-
-    ``status`` is ``"graded"`` or ``"ungradable"`` (then ``reason`` says why). A graded
-    submission whose process crashed or timed out somewhere has those faults in ``reason``;
-    ``events`` lists everything noteworthy (restored cells, timeouts, crashes, truncations) and
-    ``tests`` has one entry per test cell (grade_id, points, max_points, passed, message).
-    """
-
-    student: str
-    assignment: str
-    status: str
-    score: float | None = None
-    max_score: float | None = None
-    reason: str = ""
-    events: list[str] = field(default_factory=list)
-    tests: list[dict] = field(default_factory=list)
-    log: str = field(default="", repr=False)
 
 
 class Course:
@@ -156,16 +138,66 @@ class Course:
             return []
         return sorted(p.name for p in sub.iterdir() if (p / assignment).is_dir())
 
-    def notebook_name(self, assignment: str) -> str:
-        """The file name of the assignment's (single) notebook in ``source/``."""
+    def notebook_names(self, assignment: str) -> list[str]:
+        """The file names of the assignment's notebooks in ``source/`` (one or more)."""
         self._check_assignment(assignment)
         notebooks = sorted(p.name for p in (self.root / "source" / assignment).glob("*.ipynb"))
-        if len(notebooks) != 1:
-            raise ValueError(
-                f"Assignment {assignment!r} must have exactly one notebook in source/, "
-                f"found {len(notebooks)}."
-            )
-        return notebooks[0]
+        if not notebooks:
+            raise ValueError(f"Assignment {assignment!r} has no notebook in source/.")
+        return notebooks
+
+    def notebook_name(self, assignment: str) -> str:
+        """The file name of the assignment's first notebook (its only one, usually)."""
+        return self.notebook_names(assignment)[0]
+
+    def submission_folder(self, assignment: str, student: str) -> Path:
+        """``submitted/<student>/<assignment>/``."""
+        return self.root / "submitted" / student / assignment
+
+    def graded_sources(self, assignment: str) -> list[dict]:
+        """Each notebook of ``assignment`` as nbgrader grades it: the source notebook with every
+        test and locked cell as the gradebook recorded it at release (``### AUTOTEST`` lines
+        expanded), written to ``.grading/<assignment>/``. Dicts with name, source, release."""
+        from nbgrader.api import MissingEntry
+
+        out = self.root / ".grading" / assignment
+        out.mkdir(parents=True, exist_ok=True)
+        specs = []
+        with self.gradebook() as gb:
+            for name in self.notebook_names(assignment):
+                nb = nbformat.read(self.root / "source" / assignment / name, as_version=4)
+                try:
+                    recorded = gb.find_notebook(Path(name).stem, assignment).source_cells
+                except MissingEntry:
+                    recorded = []
+                sources = {c.name: c.source for c in recorded}
+                for cell in nb.cells:
+                    meta = cell.metadata.get("nbgrader", {})
+                    gid = meta.get("grade_id")
+                    if gid in sources and (meta.get("grade") or meta.get("locked")):
+                        if not meta.get("solution"):
+                            cell.source = sources[gid]
+                nbformat.write(nb, out / name)
+                specs.append(
+                    {
+                        "name": name,
+                        "source": str(out / name),
+                        "release": str(self.root / "release" / assignment / name),
+                    }
+                )
+        return specs
+
+    def grading_mode(self, assignment: str, requested: str | None = None):
+        """(mode, why, findings): how ``assignment`` is graded (see :mod:`autograder.modes`)."""
+        from .modes import choose_mode
+
+        folder = self.root / "source" / assignment
+        notebooks = {
+            name: nbformat.read(folder / name, as_version=4)
+            for name in self.notebook_names(assignment)
+        }
+        shipped = {p.stem for p in folder.glob("*.py")}
+        return choose_mode(notebooks, requested, shipped)
 
     def ledger(self):
         """The grading ledger (status of each submission), in the gradebook's database."""
@@ -179,9 +211,12 @@ class Course:
 
     # -- operations --------------------------------------------------------------------------
     def release(self, assignment: str) -> Path:
-        """Generate the student version (solutions and hidden tests removed) in ``release/``."""
+        """Generate the student version (solutions and hidden tests removed) in ``release/``.
+
+        :meth:`grading_mode` tells which test cells could not run in isolated mode.
+        """
         self._check_assignment(assignment)
-        self.notebook_name(assignment)
+        self.notebook_names(assignment)
         result = self._api().generate_assignment(assignment, force=True, create=True)
         self._raise_on_failure(result, f"Releasing {assignment!r}")
         return self.root / "release" / assignment
@@ -197,6 +232,7 @@ class Course:
         limits: dict | None = None,
         show_hidden: bool = False,
         lease_seconds: float = 120.0,
+        mode: str | None = None,
     ) -> list[GradeResult]:
         """Grade the submissions of ``assignment``, ``jobs`` at a time (see :mod:`.grader`).
 
@@ -205,7 +241,8 @@ class Course:
         interrupted run resumes. Several processes (or machines sharing a PostgreSQL gradebook)
         may run this at once: each submission is graded exactly once. ``sandbox`` is ``"auto"``
         (isolate; warn loudly when this machine cannot), ``"strict"`` (refuse to grade without
-        isolation) or ``"off"``.
+        isolation) or ``"off"``. ``mode`` is ``"isolated"``, ``"compatible"`` or ``None``
+        (the assignment's declared mode, else what :meth:`grading_mode` finds).
         """
         from .grader import run_autograde
 
@@ -218,6 +255,7 @@ class Course:
             )
         if not (self.root / "release" / assignment).is_dir() or not self._in_gradebook(assignment):
             self.release(assignment)  # also records the assignment's cells in the gradebook
+        mode, _, _ = self.grading_mode(assignment, mode)
         return run_autograde(
             self,
             assignment,
@@ -229,6 +267,7 @@ class Course:
             limits=limits or {},
             show_hidden=show_hidden,
             lease_seconds=lease_seconds,
+            mode=mode,
         )
 
     def results(self, assignment: str, students: list[str] | None = None) -> list[GradeResult]:
@@ -249,6 +288,8 @@ class Course:
                     events=detail.get("events", []),
                     tests=detail.get("tests", []),
                     log=detail.get("log", ""),
+                    flags=detail.get("flags") or [],
+                    mode=detail.get("mode") or "isolated",
                 )
             )
         return out

@@ -1,6 +1,6 @@
 """Autograding a class: parallel, resumable, exactly once, and never stopped by one submission.
 
-``run_autograde`` registers every submission in the ledger (:mod:`.ledger`, a table in the
+:class:`AutogradeRun` registers every submission in the ledger (:mod:`.ledger`, a table in the
 gradebook's database), then ``jobs`` threads each drive one long-lived test process
 (:mod:`.tester`) and loop: claim a submission, grade it, write its grades to nbgrader's gradebook
 and its outcome to the ledger. Claims are leases renewed while grading, so a grader process that
@@ -13,19 +13,41 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
+from .result import GradeResult
 from .submission import fingerprint
 
+__all__ = ["AutogradeRun", "TesterFailed", "TesterProcess", "run_autograde"]
+
 GRADING_MARGIN = 120.0  # seconds a test process may take beyond its cells' time limits
+
+
+def clean_text(text: str) -> str:
+    """``text`` as valid UTF-8: lone surrogates (from student output) replaced."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _clean(value):
+    """A grading result with every string made valid UTF-8 (see :func:`clean_text`)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_text(str(k)): _clean(v) for k, v in value.items()}
+    return value
 
 
 class TesterFailed(Exception):
@@ -33,11 +55,17 @@ class TesterFailed(Exception):
 
 
 class TesterProcess:
-    """A long-lived ``python -m autograder.tester`` that grades one job at a time."""
+    """A long-lived ``python -m autograder.tester`` that grades one job at a time.
+
+    Its temporary files (the students' working folders) live in a folder of its own, removed
+    whenever the process is closed, so a test process that is killed mid-submission leaves
+    nothing behind.
+    """
 
     def __init__(self, log_path: Path):
         self.proc: subprocess.Popen | None = None
         self.log_path = log_path
+        self.tmp: str | None = None
         self._buf = b""
 
     def _start(self) -> None:
@@ -48,6 +76,9 @@ class TesterProcess:
         # and would take the cores the other jobs need
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             env[var] = "1"
+        self.tmp = tempfile.mkdtemp(prefix="dlcourse-tester-")
+        os.chmod(self.tmp, 0o711)
+        env["TMPDIR"] = self.tmp
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
@@ -61,7 +92,9 @@ class TesterProcess:
         self._buf = b""
 
     def grade(self, job: dict, budget: float) -> dict:
+        """Send ``job``, wait at most ``budget`` seconds for its result."""
         if self.proc is None or self.proc.poll() is not None:
+            self.close()
             self._start()
         try:
             self.proc.stdin.write((json.dumps(job) + "\n").encode())
@@ -69,6 +102,9 @@ class TesterProcess:
         except (BrokenPipeError, OSError):
             self.close()
             raise TesterFailed("the test process could not be started") from None
+        return json.loads(self._read_line(budget))
+
+    def _read_line(self, budget: float) -> bytes:
         deadline = time.monotonic() + budget
         fd = self.proc.stdout.fileno()
         while b"\n" not in self._buf:
@@ -84,7 +120,7 @@ class TesterProcess:
                 raise TesterFailed(f"the test process died (exit status {code})")
             self._buf += chunk
         line, self._buf = self._buf.split(b"\n", 1)
-        return json.loads(line)
+        return line
 
     def close(self) -> None:
         if self.proc is not None:
@@ -94,6 +130,9 @@ class TesterProcess:
                 pass
             self.proc.wait()
             self.proc = None
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
 
 
 class _Heartbeat(threading.Thread):
@@ -115,96 +154,254 @@ class _Heartbeat(threading.Thread):
                 continue
 
 
-def _grade_cells(source_nb) -> tuple[set[str], set[str]]:
-    """grade_ids of the autograded test cells and of the manually graded answer cells."""
-    tests, manual = set(), set()
-    for cell in source_nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade"):
-            if meta.get("solution") or cell.cell_type != "code":
-                manual.add(meta["grade_id"])
-            else:
-                tests.add(meta["grade_id"])
-    return tests, manual
+@dataclass
+class NotebookCells:
+    """The graded cells of one notebook of an assignment, by grade_id."""
+
+    tests: set[str] = field(default_factory=set)  # autograded test cells
+    answers: set[str] = field(default_factory=set)  # manually graded answer cells
+    tasks: set[str] = field(default_factory=set)  # manually graded task cells (no answer cell)
+
+    @classmethod
+    def of(cls, nb) -> NotebookCells:
+        cells = cls()
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            gid = meta.get("grade_id")
+            if meta.get("task"):
+                cells.tasks.add(gid)
+            elif meta.get("grade"):
+                if meta.get("solution") or cell.cell_type != "code":
+                    cells.answers.add(gid)
+                else:
+                    cells.tests.add(gid)
+        return cells
+
+    def auto_score(self, gid: str, points: dict, answered: dict, graded: bool) -> float | None:
+        """What nbgrader's autograder records for cell ``gid`` (None: to be graded by hand)."""
+        if gid in self.tests:
+            return points.get(gid, 0.0) if graded else 0.0
+        if gid in self.answers:
+            return None if graded and answered.get(gid) else 0.0
+        return None  # a task cell, or a cell the source no longer has: a person decides
 
 
-def run_autograde(
-    course,
-    assignment: str,
-    students=None,
-    jobs=1,
-    force=False,
-    progress=False,
-    sandbox="auto",
-    limits=None,
-    show_hidden=False,
-    lease_seconds=120.0,
-):
-    from tqdm.auto import tqdm
+class AutogradeRun:
+    """One ``autograde`` of an assignment: prepare, register, grade in parallel, report.
 
-    from .course import GradeResult
-    from .sandbox import Sandbox
+    Parameters are those of :meth:`autograder.course.Course.autograde`.
+    """
 
-    box = Sandbox.detect(sandbox)  # here, so that a warning or a refusal reaches the instructor
-    if progress:
-        print(
-            f"sandbox: {box.mode}" + (f" ({box.problem})" if box.problem else ""), file=sys.stderr
+    def __init__(
+        self,
+        course,
+        assignment: str,
+        students=None,
+        jobs: int = 1,
+        force: bool = False,
+        progress: bool = False,
+        sandbox: str = "auto",
+        limits: dict | None = None,
+        show_hidden: bool = False,
+        lease_seconds: float = 120.0,
+        mode: str = "isolated",
+    ):
+        self.course, self.assignment = course, assignment
+        self.students, self.jobs, self.force = students, jobs, force
+        self.progress, self.sandbox, self.limits = progress, sandbox, limits or {}
+        self.show_hidden, self.lease, self.mode = show_hidden, lease_seconds, mode
+        self.grader_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.gb_lock = threading.Lock()
+        self.count_lock = threading.Lock()
+        self.stop = threading.Event()
+        self.errors: list[BaseException] = []
+        self.in_flight = 0
+        self.testers: dict[int, TesterProcess] = {}
+
+    # ---- steps
+    def run(self) -> list[GradeResult]:
+        """Grade every submission that needs it; the results of the chosen students."""
+        self.check_sandbox()
+        self.prepare()
+        self.register()
+        self.grade_all()
+        return self.report()
+
+    def check_sandbox(self) -> None:
+        """Detect the sandbox here, so that a warning or a refusal reaches the instructor."""
+        from .sandbox import Sandbox
+
+        box = Sandbox.detect(self.sandbox)
+        if self.progress:
+            problem = f" ({box.problem})" if box.problem else ""
+            print(f"sandbox: {box.mode}{problem}; mode: {self.mode}", file=sys.stderr)
+
+    def prepare(self) -> None:
+        """The notebooks to grade, each as nbgrader's gradebook has it, and their cells."""
+        self.notebooks = self.course.graded_sources(self.assignment)
+        self.cells: dict[str, NotebookCells] = {}
+        n_code = 0
+        for spec in self.notebooks:
+            nb = nbformat.read(spec["source"], as_version=4)
+            self.cells[spec["name"]] = NotebookCells.of(nb)
+            n_code += sum(c.cell_type == "code" for c in nb.cells)
+        self.budget = n_code * (self.course.timeout + 5) + GRADING_MARGIN * len(self.notebooks)
+        config = self.course._config()
+        enabled = config.IgnorePattern.get("enabled", False)
+        self.ignore_pattern = str(config.IgnorePattern.get("pattern", "")) if enabled else ""
+
+    def register(self) -> None:
+        """Put every chosen submission in the ledger (changed ones are graded again)."""
+        submitted = self.course.submitted_students(self.assignment)
+        chosen = list(self.students) if self.students else submitted
+        self.missing = [s for s in chosen if s not in submitted]
+        self.present = [s for s in chosen if s in submitted]
+        self.ledger = self.course.ledger()
+        folders = {s: self.course.submission_folder(self.assignment, s) for s in self.present}
+        self.ledger.sync(
+            self.assignment,
+            {s: fingerprint(f) for s, f in folders.items()},
+            force=self.force or bool(self.students),
         )
-    nb_name = course.notebook_name(assignment)
-    source_path = course.root / "source" / assignment / nb_name
-    source_nb = nbformat.read(source_path, as_version=4)
-    test_ids, manual_ids = _grade_cells(source_nb)
-    n_code = sum(c.cell_type == "code" for c in source_nb.cells)
-    budget = n_code * (course.timeout + 5) + GRADING_MARGIN
+        self.only = set(self.present) if self.students else None
 
-    submitted = course.submitted_students(assignment)
-    chosen = list(students) if students else submitted
-    missing = [s for s in chosen if s not in submitted]
-    present = [s for s in chosen if s in submitted]
-    folder = {s: course.root / "submitted" / s / assignment for s in present}
-    ledger = course.ledger()
-    ledger.sync(
-        assignment, {s: fingerprint(folder[s]) for s in present}, force=force or bool(students)
-    )
-    only = set(present) if students else None
-    grader_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-    gb_lock = threading.Lock()
-    stop = threading.Event()
-    bar = tqdm(
-        total=ledger.remaining(assignment),
-        disable=not progress,
-        unit="submission",
-        desc=f"grading {assignment}",
-        file=sys.stderr,
-    )
-    errors: list[BaseException] = []
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    def grade_all(self) -> None:
+        """``jobs`` threads, each with its own test process, until nothing is left."""
+        from tqdm.auto import tqdm
 
-    def record(claim, result: dict) -> None:
+        cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        self.cpus = cpus if 1 < self.jobs <= len(cpus) else []
+        self.bar = tqdm(
+            total=self.ledger.remaining(self.assignment),
+            disable=not self.progress,
+            unit="submission",
+            desc=f"grading {self.assignment}",
+            file=sys.stderr,
+        )
+        self.gb = self.course.gradebook()
+        threads = [
+            threading.Thread(target=self.worker, args=(i,), daemon=True) for i in range(self.jobs)
+        ]
+        for t in threads:
+            t.start()
+        try:
+            for t in threads:
+                while t.is_alive():
+                    t.join(0.5)
+        except KeyboardInterrupt:
+            self.stop.set()
+            raise
+        finally:
+            self.bar.close()
+            self.gb.close()
+        if self.errors:
+            raise RuntimeError(f"grading stopped: {self.errors[0]!r}") from self.errors[0]
+
+    def report(self) -> list[GradeResult]:
+        results = {r.student: r for r in self.course.results(self.assignment, self.present)}
+        out = [
+            GradeResult(s, self.assignment, "ungradable", reason="no submission folder")
+            for s in self.missing
+        ]
+        return out + [results[s] for s in self.present if s in results]
+
+    # ---- one thread
+    def worker(self, slot: int) -> None:
+        log = self.course.root / ".grading-logs" / f"tester-{slot}.log"
+        tester = self.testers[slot] = TesterProcess(log)
+        try:
+            while not self.stop.is_set():
+                claim = self.ledger.claim(
+                    self.assignment, self.grader_id, self.lease, students=self.only
+                )
+                if claim is None:
+                    if self.nothing_left():
+                        return
+                    time.sleep(min(5.0, self.lease / 4))
+                    continue
+                with self.count_lock:
+                    self.in_flight += 1
+                try:
+                    self.grade_one(claim, slot)
+                finally:
+                    with self.count_lock:
+                        self.in_flight -= 1
+        except BaseException as exc:  # noqa: BLE001 - surfaced after the other threads stop
+            self.errors.append(exc)
+            self.stop.set()
+        finally:
+            tester.close()
+
+    def nothing_left(self) -> bool:
+        """What is left is being graded by our other threads (done) or by other graders,
+        which may have died (then wait for their leases to expire)."""
+        with self.count_lock:
+            ours = self.in_flight
+        return self.ledger.remaining(self.assignment, students=self.only) <= ours
+
+    def job(self, student: str, slot: int) -> dict:
+        """What the test process needs to grade one submission."""
+        return {
+            "submission": str(self.course.submission_folder(self.assignment, student)),
+            "notebooks": self.notebooks,
+            "release_dir": str(self.course.root / "release" / self.assignment),
+            "course_root": str(self.course.root),
+            "timeout": self.course.timeout,
+            "slot": slot,
+            "limits": self.limits,
+            "sandbox": self.sandbox,
+            "show_hidden": self.show_hidden,
+            "mode": self.mode,
+            "ignore_pattern": self.ignore_pattern,
+            "cpu": self.cpus[slot] if self.cpus else None,
+        }
+
+    def grade_one(self, claim, slot: int) -> None:
+        beat = _Heartbeat(self.ledger, claim, self.lease)
+        beat.start()
+        try:
+            result = self.testers[slot].grade(self.job(claim.student, slot), self.budget)
+        except TesterFailed as exc:
+            result = {"status": "ungradable", "reason": f"grader fault: {exc}"}
+        finally:
+            beat.stopped.set()
+        if beat.lost:
+            return  # another grader took it over; its result counts
+        self.record(claim, _clean(result))
+        self.bar.update(1)
+
+    def record(self, claim, result: dict) -> None:
+        """Write one submission's grades to the gradebook, its notebooks and its outcome."""
         student = claim.student
-        points = {t["grade_id"]: float(t.get("points", 0.0)) for t in result.get("tests", [])}
+        graded = result.get("status") == "graded"
+        points: dict[str, dict[str, float]] = {}
+        for t in result.get("tests", []):
+            nb = t.get("notebook") or self.notebooks[0]["name"]
+            points.setdefault(nb, {})[t["grade_id"]] = float(t.get("points", 0.0))
         answered = result.get("answered", {})
-        with gb_lock:  # one open gradebook (opening one costs ~0.6 s), one writer at a time
-            gb.update_or_create_student(student)
-            sub = gb.update_or_create_submission(assignment, student)
+        notebooks = result.get("notebooks", {})
+        with self.gb_lock:  # one open gradebook (opening one costs ~0.6 s), one writer at a time
+            self.gb.update_or_create_student(student)
+            sub = self.gb.update_or_create_submission(self.assignment, student)
             for nb in sub.notebooks:
+                name = nb.name + ".ipynb"
+                cells = self.cells.get(name, NotebookCells())
+                present = graded and name in notebooks
                 for grade in nb.grades:
-                    if grade.name in test_ids:
-                        auto = points.get(grade.name, 0.0)
-                    elif grade.name in manual_ids:
-                        auto = None if answered.get(grade.name) else 0.0
-                    else:
-                        auto = 0.0
+                    auto = cells.auto_score(
+                        grade.name, points.get(name, {}), answered.get(name, {}), present
+                    )
                     grade.auto_score = auto
                     grade.needs_manual_grade = grade.manual_score is not None or auto is None
-            gb.db.commit()
+            self.gb.db.commit()
             score, max_score = float(sub.score), float(sub.max_score)
-        if result.get("notebook"):
-            out = course.root / "autograded" / student / assignment
+        out = self.course.root / "autograded" / student / self.assignment
+        for name, text in notebooks.items():
             out.mkdir(parents=True, exist_ok=True)
-            (out / nb_name).write_text(result["notebook"], encoding="utf-8")
-        detail = {k: result.get(k) for k in ("events", "tests", "answered", "elapsed", "log")}
-        ledger.finish(
+            (out / name).write_text(text, encoding="utf-8")
+        keys = ("events", "tests", "answered", "elapsed", "log", "flags", "mode")
+        detail = {k: result.get(k) for k in keys}
+        self.ledger.finish(
             claim,
             result["status"],
             score,
@@ -213,80 +410,7 @@ def run_autograde(
             json.dumps(detail),
         )
 
-    in_flight, in_flight_lock = [0], threading.Lock()
-    testers = {}
 
-    def worker(slot: int) -> None:
-        tester = testers[slot] = TesterProcess(course.root / ".grading-logs" / f"tester-{slot}.log")
-        try:
-            while not stop.is_set():
-                claim = ledger.claim(assignment, grader_id, lease_seconds, students=only)
-                if claim is None:
-                    # what is left is being graded: by our other threads (then we are done)
-                    # or by other graders, which may have died (wait for their leases)
-                    with in_flight_lock:
-                        ours = in_flight[0]
-                    if ledger.remaining(assignment, students=only) <= ours:
-                        return
-                    time.sleep(min(5.0, lease_seconds / 4))
-                    continue
-                with in_flight_lock:
-                    in_flight[0] += 1
-                try:
-                    grade_one(claim, slot)
-                finally:
-                    with in_flight_lock:
-                        in_flight[0] -= 1
-        except BaseException as exc:  # noqa: BLE001 - surfaced after the other threads stop
-            errors.append(exc)
-            stop.set()
-        finally:
-            tester.close()
-
-    def grade_one(claim, slot: int) -> None:
-        beat = _Heartbeat(ledger, claim, lease_seconds)
-        beat.start()
-        job = {
-            "submission": str(course.root / "submitted" / claim.student / assignment),
-            "source": str(source_path),
-            "release": str(course.root / "release" / assignment / nb_name),
-            "release_dir": str(course.root / "release" / assignment),
-            "course_root": str(course.root),
-            "timeout": course.timeout,
-            "slot": slot,
-            "limits": limits or {},
-            "sandbox": sandbox,
-            "show_hidden": show_hidden,
-            "cpu": cpus[slot] if 1 < jobs <= len(cpus) else None,
-        }
-        try:
-            result = testers[slot].grade(job, budget)
-        except TesterFailed as exc:
-            result = {"status": "ungradable", "reason": f"grader fault: {exc}"}
-        finally:
-            beat.stopped.set()
-        if beat.lost:
-            return  # another grader took it over; its result counts
-        record(claim, result)
-        bar.update(1)
-
-    gb = course.gradebook()
-    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(jobs)]
-    for t in threads:
-        t.start()
-    try:
-        for t in threads:
-            while t.is_alive():
-                t.join(0.5)
-    except KeyboardInterrupt:
-        stop.set()
-        raise
-    finally:
-        bar.close()
-        gb.close()
-    if errors:
-        raise RuntimeError(f"grading stopped: {errors[0]!r}") from errors[0]
-    results = {r.student: r for r in course.results(assignment, present)}
-    out = [GradeResult(s, assignment, "ungradable", reason="no submission folder") for s in missing]
-    out += [results[s] for s in present if s in results]
-    return out
+def run_autograde(course, assignment: str, **options) -> list[GradeResult]:
+    """Grade ``assignment`` (see :class:`AutogradeRun`); the function form of the class."""
+    return AutogradeRun(course, assignment, **options).run()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -252,12 +253,16 @@ class Session:
         return self.ep.request("getname", name=name)
 
     # ---- cells
-    def _run_in_student(self, cell, replay: bool = False) -> str:
-        """Run a cell in the student process: 'ok', 'error', 'timeout' or 'died'."""
+    def _run_in_student(self, cell, replay: bool = False, split: bool = False):
+        """Run a cell in the student process: 'ok', 'error', 'timeout' or 'died'.
+
+        With ``split`` (a test cell in compatible mode), the worker's reply itself on success
+        (stdout, stderr, error and result apart); its output is left to the caller.
+        """
         label = f"in cell {cell.grade_id!r}" if cell.grade_id else f"in cell {cell.index + 1}"
         self.ep.deadline = time.monotonic() + self.timeout
         try:
-            reply = self.ep.request("run_cell", source=cell.source)
+            reply = self.ep.request("run_cell", source=cell.source, split=split)
         except _wire.Deadline:
             self.events.append(
                 f"cell {cell.grade_id or cell.index + 1} timed out after {self.timeout:g} s"
@@ -278,6 +283,8 @@ class Session:
         finally:
             if self.ep is not None:
                 self.ep.deadline = None
+        if split:
+            return reply if isinstance(reply, dict) else {"ok": False, "error": None}
         if not replay:
             self._record_output(cell, reply)
         ok = isinstance(reply, dict) and reply.get("ok") is True
@@ -457,35 +464,254 @@ class Session:
         return tests
 
 
-def grade(job: dict, sandbox) -> dict:
-    """Grade one submission described by ``job``; never raises for a student's fault."""
-    started = time.monotonic()
-    source_path = Path(job["source"])
-    source_nb = nbformat.read(source_path, as_version=4)
-    release_nb = nbformat.read(job["release"], as_version=4)
-    result = {"status": "graded", "reason": "", "events": [], "tests": [], "answered": {}}
-    try:
-        student_nb, events = read_submission(Path(job["submission"]), source_path.name)
-    except Ungradable as exc:
-        result.update(status="ungradable", reason=str(exc))
-        return result
+class CompatibleSession(Session):
+    """Compatible mode: every cell, tests included, runs in the student's process, in order.
+
+    These are nbgrader's semantics (one kernel per notebook, test cells that set globals,
+    mock, capture output, read the working directory, seed NumPy's generator), inside the same
+    sandbox and limits as isolated mode. A test cell is scored as nbgrader scores it
+    (:func:`nbgrader.utils.determine_grade`): an error or any stderr scores 0 (after the
+    course's ``IgnorePattern``), a number as the cell's result is partial credit. The hidden
+    tests reach the student's process (they run there), but never the graded notebook or the
+    feedback. After each test cell an integrity probe checks that builtins and assertion
+    helpers are the ones the process started with; tampering flags the submission for review.
+    """
+
+    def __init__(self, job: dict, plan: Plan, sandbox, source_nb):
+        super().__init__(job, plan, sandbox, source_nb)
+        pattern = job.get("ignore_pattern") or ""
+        self.ignore = re.compile(pattern) if pattern else None
+        self.flags: list[str] = []
+
+    def _start(self) -> None:
+        super()._start()
+        self.ep.deadline = time.monotonic() + self.timeout
+        try:
+            self.ep.request("watch", preload=True)
+        except (_wire.ProtocolError, _wire.Deadline):
+            pass  # a broken start shows up at the first cell
+        finally:
+            if self.ep is not None:
+                self.ep.deadline = None
+
+    def _probe(self, after: str) -> None:
+        if self.ep is None:
+            return
+        self.ep.deadline = time.monotonic() + 10
+        try:
+            found = self.ep.request("probe")
+        except (_wire.ProtocolError, _wire.Deadline):
+            return
+        finally:
+            if self.ep is not None:
+                self.ep.deadline = None
+        for what in found if isinstance(found, list) else []:
+            flag = f"integrity: {clean_text(str(what))[:200]} (noticed after {after})"
+            if flag not in self.flags:
+                self.flags.append(flag)
+                self.events.append(flag + "; flagged for review")
+
+    def _watch(self) -> None:
+        if self.ep is None:
+            return
+        self.ep.deadline = time.monotonic() + self.timeout
+        try:
+            self.ep.request("watch")
+        except (_wire.ProtocolError, _wire.Deadline):
+            pass
+        finally:
+            if self.ep is not None:
+                self.ep.deadline = None
+
+    def _run_test(self, cell) -> dict:
+        from nbgrader.utils import determine_grade
+
+        hidden = hidden_line_range(cell.source)
+        outcome = {
+            "grade_id": cell.grade_id,
+            "max_points": cell.points,
+            "points": 0.0,
+            "passed": False,
+            "message": "",
+            "hidden": hidden is not None,
+        }
+        nbcell = self.plan.notebook.cells[cell.index]
+        if not self.alive():
+            outcome["message"] = (
+                f"not run: the student's Python process died {self.deaths} times before this test"
+            )
+            nbcell.outputs.append(
+                nbformat.v4.new_output("error", ename="TestFailed", evalue=outcome["message"])
+            )
+            return outcome
+        reply = self._run_in_student(cell, split=True)
+        if reply in ("timeout", "died"):
+            outcome["message"] = (
+                f"timed out after {self.timeout:g} s"
+                if reply == "timeout"
+                else "your code crashed the Python process"
+            )
+            return outcome
+        self.completed.append(cell.index)
+        stdout = clean_text(str((reply.get("output") or {}).get("text", "")))
+        stderr = clean_text(str((reply.get("stderr") or {}).get("text", "")))
+        err = reply.get("error") if isinstance(reply.get("error"), dict) else None
+        result = reply.get("result")
+        outputs = []
+        if stdout:
+            outputs.append(nbformat.v4.new_output("stream", name="stdout", text=stdout))
+        if stderr and not (self.ignore and self.ignore.search(stderr)):
+            outputs.append(nbformat.v4.new_output("stream", name="stderr", text=stderr))
+        if err is not None:
+            outputs.append(
+                nbformat.v4.new_output(
+                    "error",
+                    ename=clean_text(str(err.get("type", "Error")))[:100],
+                    evalue=clean_text(str(err.get("msg", "")))[:2000],
+                    traceback=[clean_text(str(err.get("tb", "")))[-4000:]],
+                )
+            )
+        elif isinstance(result, str):
+            outputs.append(
+                nbformat.v4.new_output(
+                    "execute_result", data={"text/plain": clean_text(result)}, execution_count=None
+                )
+            )
+        scored = nbformat.v4.new_code_cell(cell.source, metadata=nbcell.metadata)
+        scored.outputs = outputs
+        try:
+            points, _ = determine_grade(scored)
+        except Exception:  # noqa: BLE001 - e.g. a malformed result: nbgrader would fail the cell
+            points = 0.0
+        points = float(points or 0.0)
+        outcome.update(points=points, passed=points >= cell.points and cell.points >= 0)
+        failed_line = (
+            reply.get("failed_line") if isinstance(reply.get("failed_line"), int) else None
+        )
+        in_hidden = hidden is not None and (
+            failed_line is None or hidden[0] <= failed_line <= hidden[1]
+        )
+        if err is not None:
+            outcome["message"] = f"{outputs[-1].ename}: {outputs[-1].evalue}"[:2000]
+        elif points < cell.points:
+            outcome["message"] = (
+                "the cell wrote to stderr"
+                if any(o.get("name") == "stderr" for o in outputs)
+                else f"partial credit: {points:g} of {cell.points:g}"
+            )
+        outcome["failed_in_hidden"] = (not outcome["passed"]) and in_hidden
+        show = self.job.get("show_hidden", False)
+        if hidden is not None and not show:
+            if not outcome["passed"] and in_hidden:
+                outcome["message"] = "a hidden test failed"
+            outputs = [o for o in outputs if o.output_type == "execute_result"]
+            if err is not None:
+                outputs.append(
+                    nbformat.v4.new_output(
+                        "error", ename="TestFailed", evalue=outcome["message"], traceback=[]
+                    )
+                )
+        nbcell.outputs = outputs
+        self._probe(f"test {cell.grade_id!r}")
+        return outcome
+
+    def run(self) -> list[dict]:
+        tests = []
+        for cell in self.plan.cells:
+            if cell.kind in ("student", "setup"):
+                self._run_code_cell(cell)
+                if cell.kind == "setup":
+                    self._watch()
+            elif cell.kind == "test":
+                tests.append(self._run_test(cell))
+        return tests
+
+
+def clean_text(text: str) -> str:
+    """``text`` as valid UTF-8: lone surrogates (which no file or pipe can encode) replaced."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _notebooks(job: dict) -> list[dict]:
+    """The notebooks of the job's assignment: dicts with name, source and release paths."""
+    if job.get("notebooks"):
+        return list(job["notebooks"])
+    return [{"name": Path(job["source"]).name, "source": job["source"], "release": job["release"]}]
+
+
+def grade_notebook(job: dict, sandbox, spec: dict, several: bool) -> dict:
+    """Grade one notebook of a submission; raises :class:`Ungradable` for a missing notebook."""
+    source_nb = nbformat.read(spec["source"], as_version=4)
+    release_nb = nbformat.read(spec["release"], as_version=4)
+    folder = Path(job["submission"])
+    if several and not (folder / spec["name"]).is_file():
+        # with several notebooks a renamed one cannot be told apart: nbgrader scores it 0
+        raise Ungradable(f"no notebook {spec['name']!r} in the submission")
+    student_nb, events = read_submission(folder, spec["name"])
     plan = merge(source_nb, release_nb, student_nb)
     plan.events[:0] = events
-    session = Session(job, plan, sandbox, source_nb)
+    kind = CompatibleSession if job.get("mode") == "compatible" else Session
+    session = kind(job, plan, sandbox, source_nb)
     try:
-        result["tests"] = session.run()
+        tests = session.run()
     finally:
         session.close()
     if not job.get("show_hidden", False):  # the stored notebook is what feedback shows
         for cell in plan.cells:
             if cell.kind == "test":
-                nbcell = plan.notebook.cells[cell.index]
-                nbcell.source = strip_hidden_tests(cell.source)
-    result["events"] = session.events
-    result["answered"] = plan.answered
-    faults = [e for e in session.events if "timed out" in e or "died" in e]
-    result["reason"] = "; ".join(faults)[:1000]
-    result["notebook"] = nbformat.writes(plan.notebook)
+                plan.notebook.cells[cell.index].source = strip_hidden_tests(cell.source)
+    prefix = f"{spec['name']}: " if several else ""
+    return {
+        "tests": [dict(t, notebook=spec["name"]) for t in tests],
+        "events": [prefix + e for e in session.events],
+        "answered": plan.answered,
+        "notebook": nbformat.writes(plan.notebook),
+        "flags": getattr(session, "flags", []),
+    }
+
+
+def grade(job: dict, sandbox) -> dict:
+    """Grade one submission described by ``job``; never raises for a student's fault.
+
+    An assignment may have several notebooks (nbgrader's ``ps1``): each is merged and run in a
+    fresh student process of its own, as nbgrader runs each in its own kernel. A notebook
+    missing from a submission of several scores 0 (an event says so); a submission with no
+    usable notebook at all is ungradable.
+    """
+    started = time.monotonic()
+    specs = _notebooks(job)
+    several = len(specs) > 1
+    result = {
+        "status": "graded",
+        "reason": "",
+        "events": [],
+        "tests": [],
+        "answered": {},
+        "notebooks": {},
+        "flags": [],
+        "mode": job.get("mode", "isolated"),
+    }
+    missing = []
+    for spec in specs:
+        try:
+            part = grade_notebook(job, sandbox, spec, several)
+        except Ungradable as exc:
+            missing.append(f"{spec['name']}: {exc}" if several else str(exc))
+            continue
+        result["tests"] += part["tests"]
+        result["events"] += part["events"]
+        result["answered"][spec["name"]] = part["answered"]
+        result["notebooks"][spec["name"]] = part["notebook"]
+        result["flags"] += part["flags"]
+    if not result["notebooks"]:
+        result.update(status="ungradable", reason="; ".join(missing)[:1000])
+        return result
+    result["events"][:0] = [f"{m} (scored 0)" for m in missing]
+    faults = [e for e in result["events"] if "timed out" in e or "died" in e]
+    faults += missing
+    if result["flags"]:
+        faults.append("flagged for review: the test environment was tampered with")
+    result["reason"] = clean_text("; ".join(faults))[:1000]
     result["elapsed"] = time.monotonic() - started
     return result
 

@@ -1,0 +1,265 @@
+"""Which execution mode an assignment is graded in, and the release-time linter that decides it.
+
+Two modes (README, "Two execution modes"):
+
+``compatible``
+    nbgrader's semantics: every cell, tests included, runs in the student's process, in order,
+    inside the sandbox. Any nbgrader assignment works; a test can be fooled by student code that
+    patches what it uses (an integrity probe flags that for review).
+``isolated``
+    Student cells in the sandbox, test cells in a separate trusted process that sees the
+    student's values through a pipe. Tampering cannot earn points, but a test that needs to
+    share the student's process (set globals the student's functions read, mock, capture
+    output, look at the student's figures or files, seed a global generator) cannot work.
+
+An assignment declares its mode in its notebooks' metadata, ``{"autograder": {"mode": ...}}``.
+One that does not is linted: isolated when no test cell needs the student's process,
+compatible otherwise. :func:`lint` says which test cells cannot work isolated, and why.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from dataclasses import dataclass
+
+__all__ = ["MODES", "Finding", "lint_notebook", "declared_mode", "choose_mode"]
+
+MODES = ("isolated", "compatible")
+
+_MOCKING = {"patch", "mock", "Mock", "MagicMock", "monkeypatch", "setattr"}
+_CAPTURE = {"redirect_stdout", "redirect_stderr", "capture_output", "StringIO", "stdout", "stderr"}
+_FIGURES = {"gca", "gcf", "get_fignums", "findobj", "get_axes"}
+_INTROSPECTION = {"getsource", "signature", "getmembers", "__code__", "__globals__", "dis"}
+_SEEDING = {"seed", "manual_seed", "set_state", "setstate", "set_rng_state"}
+_FILES = {"open", "listdir", "exists", "isfile", "load", "loadtxt", "genfromtxt", "read_csv",
+          "Path", "scandir", "glob", "chdir", "getcwd"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A test cell that cannot work in isolated mode."""
+
+    notebook: str
+    grade_id: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.notebook}, test cell {self.grade_id!r}: {self.reason}"
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def _parse(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        return None
+
+
+def _bound_at_top(tree: ast.Module) -> set[str]:
+    """Names a cell binds at module level (assignments, defs, imports, loop targets)."""
+    names: set[str] = set()
+    for node in tree.body:
+        for sub in ast.walk(node) if not isinstance(node, _SCOPES) else [node]:
+            if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(sub.name)
+            elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                names.add(sub.id)
+            elif isinstance(sub, (ast.Import, ast.ImportFrom)):
+                names.update((a.asname or a.name).split(".")[0] for a in sub.names)
+    return names
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def _read_in_functions(tree: ast.Module) -> set[str]:
+    """Free names read inside the top-level functions and classes of a cell: the globals they
+    depend on (a closure's variables are local to the function around it)."""
+    names: set[str] = set()
+    for node in tree.body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        local: set[str] = set()
+        loads: set[str] = set()
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name):
+                (loads if isinstance(sub.ctx, ast.Load) else local).add(sub.id)
+            elif isinstance(sub, ast.arg):
+                local.add(sub.arg)
+            elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                local.add(sub.name)
+            elif isinstance(sub, (ast.Import, ast.ImportFrom)):
+                local.update((a.asname or a.name).split(".")[0] for a in sub.names)
+        names |= loads - local
+    return names
+
+
+def _attribute_names(tree: ast.AST) -> set[str]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            found.add(node.attr)
+        elif isinstance(node, ast.Name):
+            found.add(node.id)
+    return found
+
+
+def _test_cell_reasons(source: str, student_bound: set[str], student_reads: set[str],
+                       student_classes: set[str], shipped: set[str]) -> list[str]:  # fmt: skip
+    """Why one test cell needs the student's process (empty: it can run isolated)."""
+    lines = [line.strip() for line in source.splitlines()]
+    if any(line.startswith(("%", "!")) for line in lines):
+        return ["uses IPython magics or shell commands (they run in the student's kernel)"]
+    tree = _parse(source)
+    if tree is None:
+        return ["is not plain Python (it cannot be parsed)"]
+    reasons = []
+    shared = (_bound_at_top(tree) & student_reads) - student_bound
+    if shared:
+        reasons.append(
+            f"sets global(s) {', '.join(sorted(shared))} that the student's functions read"
+        )
+    if any(isinstance(n, ast.Delete) for n in ast.walk(tree)):
+        reasons.append("deletes names (e.g. a student function) in the student's namespace")
+    names = _attribute_names(tree)
+    seeded = {
+        n.func.attr
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+        and n.func.attr in _SEEDING
+    }  # fmt: skip
+    if seeded:
+        reasons.append(
+            "seeds a global random generator the student's code may draw from "
+            f"({', '.join(sorted(seeded))})"
+        )
+    for words, why in (
+        (_MOCKING, "mocks or patches objects the student's code uses"),
+        (_CAPTURE, "captures or reads what the student's code prints"),
+        (_FIGURES, "inspects the student's matplotlib figures"),
+        (_INTROSPECTION, "inspects the student's code (source, signature, globals)"),
+        (_FILES, "uses files or the working directory of the submission"),
+    ):
+        if names & words:
+            reasons.append(f"{why} ({', '.join(sorted(names & words))})")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ExceptHandler) and node.type is not None:
+            caught = {n.id for n in ast.walk(node.type) if isinstance(n, ast.Name)}
+            caught |= {n.attr for n in ast.walk(node.type) if isinstance(n, ast.Attribute)}
+            foreign = sorted(c for c in caught if not isinstance(getattr(builtins, c, None), type))
+            if foreign:
+                reasons.append(f"catches exceptions that are not built-in ({', '.join(foreign)})")
+                break
+    checked = {
+        n.args[1].id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Name)
+        and n.func.id in ("isinstance", "issubclass")
+        and len(n.args) == 2
+        and isinstance(n.args[1], ast.Name)
+    }
+    if checked & student_classes:
+        reasons.append(
+            f"checks types against student classes ({', '.join(sorted(checked & student_classes))})"
+        )
+    imported = {
+        (a.name if isinstance(node, ast.Import) else node.module or "").split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for a in node.names
+    }
+    if imported & shipped:
+        reasons.append(
+            f"imports modules shipped with the assignment ({', '.join(sorted(imported & shipped))})"
+        )
+    last = tree.body[-1] if tree.body else None
+    if isinstance(last, ast.Expr) and not isinstance(last.value, (ast.Call, ast.Constant)):
+        reasons.append("ends in an expression, whose value nbgrader takes as partial credit")
+    return reasons
+
+
+def lint_notebook(nb, name: str, shipped: set[str] = frozenset()) -> list[Finding]:
+    """The test cells of notebook ``nb`` that cannot run in isolated mode, with the reason.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The instructor's notebook (with hidden tests and, for AUTOTEST, as the gradebook
+        records it).
+    name : str
+        The notebook's file name, for the messages.
+    shipped : set of str
+        Module names of the ``.py`` files shipped beside the notebook.
+    """
+    answers = [c for c in nb.cells if c.cell_type == "code" and _meta(c).get("solution")]
+    student_bound: set[str] = set()
+    student_reads: set[str] = set()
+    student_classes: set[str] = set()
+    for cell in answers:
+        tree = _parse("\n".join(
+            "" if line.lstrip().startswith(("%", "!")) else line
+            for line in cell.source.splitlines()
+        ))  # fmt: skip
+        if tree is None:
+            continue
+        student_bound |= _bound_at_top(tree)
+        student_reads |= _read_in_functions(tree)
+        student_classes |= {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+    findings = []
+    for cell in nb.cells:
+        meta = _meta(cell)
+        if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+            continue
+        for reason in _test_cell_reasons(
+            cell.source, student_bound, student_reads, student_classes, set(shipped)
+        ):
+            findings.append(Finding(name, str(meta.get("grade_id")), reason))
+    return findings
+
+
+def declared_mode(notebooks: dict) -> str | None:
+    """The mode the notebooks' metadata declares (``None`` when none does).
+
+    Raises
+    ------
+    ValueError
+        For an unknown mode, or notebooks of one assignment that declare different modes.
+    """
+    declared = {}
+    for name, nb in notebooks.items():
+        mode = (nb.metadata.get("autograder") or {}).get("mode")
+        if mode is not None:
+            if mode not in MODES:
+                raise ValueError(
+                    f"{name}: metadata autograder.mode must be one of {MODES}. Got {mode!r}."
+                )
+            declared[name] = mode
+    if len(set(declared.values())) > 1:
+        raise ValueError(f"the notebooks of one assignment declare different modes: {declared}")
+    return next(iter(declared.values()), None)
+
+
+def choose_mode(
+    notebooks: dict, requested: str | None = None, shipped: set[str] = frozenset()
+) -> tuple[str, str, list[Finding]]:
+    """The mode to grade in, why, and the linter's findings.
+
+    ``requested`` (the command line) wins, then the notebooks' declared mode; otherwise
+    isolated exactly when the linter finds nothing.
+    """
+    findings = [f for name, nb in notebooks.items() for f in lint_notebook(nb, name, shipped)]
+    if requested is not None:
+        if requested not in MODES:
+            raise ValueError(f"The 'mode' argument must be one of {MODES}. Got {requested!r}.")
+        return requested, "chosen on the command line", findings
+    declared = declared_mode(notebooks)
+    if declared is not None:
+        return declared, "declared in the notebook metadata", findings
+    if findings:
+        return "compatible", f"{len(findings)} test cell(s) need the student's process", findings
+    return "isolated", "no test cell needs the student's process", findings
