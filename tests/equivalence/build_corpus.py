@@ -109,8 +109,14 @@ def build(spec, who: str | None):
             cells.append(new_markdown_cell(text, metadata=m))
         else:
             raise ValueError(kind)
+    for i, cell in enumerate(cells):
+        cell.id = f"cell-{i:02d}"  # deterministic: rebuilding changes nothing
     nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     return nb
 
@@ -193,14 +199,16 @@ PART2 = [
     answer(
         "Point = namedtuple('Point', ['x', 'y'])\n\n\n@dataclass\nclass Item:\n"
         "    name: str\n    price: float\n\n\n"
-        "def vowels(word):\n    ### BEGIN SOLUTION\n    return {ch for ch in word if ch in 'aeiou'}\n"
+        "def vowels(word):\n    ### BEGIN SOLUTION\n"
+        "    return {ch for ch in word if ch in 'aeiou'}\n"
         "    ### END SOLUTION\n\n\ndef letter_counts(word):\n    ### BEGIN SOLUTION\n"
         "    return Counter(word)\n    ### END SOLUTION\n\n\ndef first_seen(words):\n"
         "    ### BEGIN SOLUTION\n    out = OrderedDict()\n    for i, w in enumerate(words):\n"
         "        out.setdefault(w, i)\n    return out\n    ### END SOLUTION\n\n\n"
         "def midpoint(p, q):\n    ### BEGIN SOLUTION\n"
         "    return Point((p.x + q.x) / 2, (p.y + q.y) / 2)\n    ### END SOLUTION\n\n\n"
-        "def cheapest(items):\n    ### BEGIN SOLUTION\n    return min(items, key=lambda it: it.price)\n"
+        "def cheapest(items):\n    ### BEGIN SOLUTION\n"
+        "    return min(items, key=lambda it: it.price)\n"
         "    ### END SOLUTION\n\n\ndef evens(n):\n    ### BEGIN SOLUTION\n"
         "    yield from range(0, n, 2)\n    ### END SOLUTION",
         "Point = namedtuple('Point', ['x', 'y'])\n\n\n@dataclass\nclass Item:\n"
@@ -245,9 +253,10 @@ PART2 = [
         "test_generator",
         1,
     ),
-    md("A class `Stack` with `push`, `pop` and `len()`; `count_true(mask)` counts a boolean array."),
+    md("A class `Stack` (`push`, `pop`, `len()`); `count_true(mask)` counts a boolean array."),
     answer(
-        "class Stack:\n    ### BEGIN SOLUTION\n    def __init__(self):\n        self._items = []\n\n"
+        "class Stack:\n    ### BEGIN SOLUTION\n"
+        "    def __init__(self):\n        self._items = []\n\n"
         "    def push(self, x):\n        self._items.append(x)\n\n    def pop(self):\n"
         "        return self._items.pop()\n\n    def __len__(self):\n"
         "        return len(self._items)\n    ### END SOLUTION\n\n\n"
@@ -337,7 +346,8 @@ EFFECTS = [
         "    return x ** 0.5\n    ### END SOLUTION\n\n\ndef solve(M, b):\n"
         "    ### BEGIN SOLUTION\n    return np.linalg.solve(M, b)\n    ### END SOLUTION",
         "class NegativeError(ValueError):\n    pass\n\n\ndef safe_sqrt(x):\n"
-        "    return abs(x) ** 0.5\n\n\ndef solve(M, b):\n    return np.linalg.lstsq(M, b, rcond=None)[0]",
+        "    return abs(x) ** 0.5\n\n\ndef solve(M, b):\n"
+        "    return np.linalg.lstsq(M, b, rcond=None)[0]",
         "exceptions",
     ),
     test(
@@ -372,8 +382,7 @@ EFFECTS = [
         "    ### END SOLUTION\n\n\ndef plot_line():\n    ### BEGIN SOLUTION\n"
         "    fig, ax = plt.subplots()\n    ax.plot([0, 1, 2], [0, 1, 4], label='squares')\n"
         "    ax.set_title('Squares')\n    ### END SOLUTION",
-        "def greet(name):\n    return f'Hello, {name}!'\n\n\n"
-        "def plot_line():\n    plt.figure()",
+        "def greet(name):\n    return f'Hello, {name}!'\n\n\ndef plot_line():\n    plt.figure()",
         "printing",
     ),
     test(
@@ -393,13 +402,15 @@ EFFECTS = [
     answer(
         "def sort_desc(xs):\n    ### BEGIN SOLUTION\n    out = list(xs)\n"
         "    for i in range(len(out)):\n        for j in range(len(out) - 1 - i):\n"
-        "            if out[j] < out[j + 1]:\n                out[j], out[j + 1] = out[j + 1], out[j]\n"
+        "            if out[j] < out[j + 1]:\n"
+        "                out[j], out[j + 1] = out[j + 1], out[j]\n"
         "    return out\n    ### END SOLUTION",
         "def sort_desc(xs):\n    return sorted(xs, reverse=True)",
         "sorting",
     ),
     test(
-        "import builtins\nwith mock.patch.object(builtins, 'sorted', side_effect=AssertionError('sorted')):\n"
+        "import builtins\n"
+        "with mock.patch.object(builtins, 'sorted', side_effect=AssertionError('sorted')):\n"
         "    assert sort_desc([3, 1, 2]) == [3, 2, 1]",
         "test_mock_sorted",
         1,
@@ -426,7 +437,8 @@ FILES = [
         "        f.write(','.join(map(str, values)))\n    ### END SOLUTION\n\n\n"
         "def load_data():\n    ### BEGIN SOLUTION\n    with open('data/numbers.csv') as f:\n"
         "        return [int(x) for x in f.read().split(',')]\n    ### END SOLUTION\n\n\n"
-        "def scaled():\n    ### BEGIN SOLUTION\n    return [helpers.scale(x) for x in load_data()]\n"
+        "def scaled():\n    ### BEGIN SOLUTION\n"
+        "    return [helpers.scale(x) for x in load_data()]\n"
         "    ### END SOLUTION\n\n\nsave_report([1, 2, 3])",
         "def save_report(values):\n    pass\n\n\ndef load_data():\n    return []\n\n\n"
         "def scaled():\n    return []\n\n\nsave_report([1, 2, 3])",
@@ -472,7 +484,8 @@ def main() -> None:
         path = COURSE / "source" / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    shutil.copy(COURSE / "source" / "nbg_autotest" / "autotests.yml", COURSE / "source" / "pat_manual")
+    yml = COURSE / "source" / "nbg_autotest" / "autotests.yml"
+    shutil.copy(yml, COURSE / "source" / "pat_manual")
     for nb_path in sorted(COURSE.rglob("*.ipynb")):
         nb = nbformat.read(nb_path, as_version=4)
         changed = False
