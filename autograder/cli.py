@@ -10,34 +10,55 @@ from pathlib import Path
 from .course import DEFAULT_COURSE, Course, validate_notebook
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m autograder",
-        description="Release, autograde, give feedback on and export grades of dlcourse "
-        "assignments (nbgrader course layout).",
-    )
+def _common(defaults: bool) -> argparse.ArgumentParser:
+    """--course and --db-url, accepted before or after the command (defaults set once)."""
+    p = argparse.ArgumentParser(add_help=False)
     p.add_argument(
         "--course",
         type=Path,
-        default=DEFAULT_COURSE,
+        default=DEFAULT_COURSE if defaults else argparse.SUPPRESS,
         help="course folder holding nbgrader_config.py (default: %(default)s)",
     )
-    sub = p.add_subparsers(dest="command", required=True)
-
-    r = sub.add_parser("release", help="generate the student version in release/ASSIGNMENT")
-    r.add_argument("assignment")
-
     p.add_argument(
         "--db-url",
-        default=None,
+        default=None if defaults else argparse.SUPPRESS,
         help="gradebook database URL (default: the course config's, SQLite in the course folder); "
         "e.g. postgresql+psycopg2://user@host/db to share grading between machines",
     )
+    return p
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m autograder",
+        description="Release, autograde, give feedback on and export grades of nbgrader "
+        "assignments (nbgrader course layout), with student code in a sandbox.",
+        parents=[_common(defaults=True)],
+    )
+    common = _common(defaults=False)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser(
+        "release",
+        parents=[common],
+        help="generate the student version in release/ASSIGNMENT; say how it will be graded",
+    )
+    r.add_argument("assignment")
+
     a = sub.add_parser(
         "autograde",
+        parents=[common],
         help="grade submitted/*/ASSIGNMENT (isolated, parallel, resumable)",
         description="Grade every submission of ASSIGNMENT that is new or changed since the last "
-        "run (all of them with --force). Each runs in a sandbox; tests run in a separate process.",
+        "run (all of them with --force). Each runs in a sandbox; in isolated mode the tests run "
+        "in a separate process, in compatible mode in the student's (as nbgrader does).",
+    )
+    a.add_argument(
+        "--mode",
+        choices=["isolated", "compatible"],
+        default=None,
+        help="override the assignment's mode (default: declared in its metadata, else chosen "
+        "by the linter that `release` runs)",
     )
     a.add_argument("assignment")
     a.add_argument("--student", action="append", help="only this student, regraded (repeatable)")
@@ -69,11 +90,11 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds after which a submission claimed by a grader that died is taken over",
     )
 
-    f = sub.add_parser("feedback", help="write HTML feedback to feedback/")
+    f = sub.add_parser("feedback", parents=[common], help="write HTML feedback to feedback/")
     f.add_argument("assignment")
     f.add_argument("--student", default=None)
 
-    e = sub.add_parser("export", help="write the gradebook as CSV")
+    e = sub.add_parser("export", parents=[common], help="write the gradebook as CSV")
     e.add_argument("--output", type=Path, default=None, help="CSV file (default: stdout)")
 
     v = sub.add_parser("validate", help="for students: run a notebook's visible tests")
@@ -153,6 +174,12 @@ def main(argv: list[str] | None = None) -> int:
         course = Course(args.course, timeout=timeout, db_url=args.db_url)
         if args.command == "release":
             print(f"released to {course.release(args.assignment)}")
+            mode, why, findings = course.grading_mode(args.assignment)
+            print(f"grading mode: {mode} ({why})")
+            if findings:
+                print("test cells that cannot run in isolated mode:")
+                for finding in findings:
+                    print(f"  {finding}")
         elif args.command == "autograde":
             limits = {"memory_mb": args.memory_mb} if args.memory_mb else {}
             results = course.autograde(
@@ -165,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                 limits=limits,
                 show_hidden=args.show_hidden,
                 lease_seconds=args.lease,
+                mode=args.mode,
             )
             _print_table(results)
         elif args.command == "feedback":

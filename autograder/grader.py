@@ -78,7 +78,7 @@ class TesterProcess:
             env[var] = "1"
         self.tmp = tempfile.mkdtemp(prefix="dlcourse-tester-")
         os.chmod(self.tmp, 0o711)
-        env["TMPDIR"] = self.tmp
+        env["DLCOURSE_GRADER_TMP"] = self.tmp  # the students' working folders go here
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(

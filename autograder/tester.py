@@ -142,7 +142,9 @@ class Session:
             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
         ]
         self.ns = TrustedNamespace(self, student_names(answer_sources))
-        self.base = Path(tempfile.mkdtemp(prefix="dlcourse-grade-"))
+        # in the folder of this test process, which the grader removes whenever it stops it
+        folder = os.environ.get("DLCOURSE_GRADER_TMP")
+        self.base = Path(tempfile.mkdtemp(prefix="dlcourse-grade-", dir=folder or None))
         os.chmod(self.base, 0o711)
 
     # ---- the student process
