@@ -31,6 +31,7 @@ import os
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -43,7 +44,7 @@ from pathlib import Path
 
 from . import seccomp
 
-__all__ = ["BASE_UID", "MAX_SLOTS", "Limits", "Sandbox", "default_readable"]
+__all__ = ["BASE_UID", "MAX_SLOTS", "Limits", "Sandbox", "copy_inputs", "default_readable"]
 
 logger = logging.getLogger("autograder")
 
@@ -247,6 +248,176 @@ def _outermost(paths: Iterable[Path]) -> list[Path]:
 def _bind_dest(path: Path) -> Path:
     """Where to mount ``path`` in the sandbox: its parents resolved, its own name kept."""
     return Path(os.path.realpath(path.parent)) / path.name
+
+
+# --- copying a submission's files ------------------------------------------------------------
+
+_KINDS = {
+    stat.S_IFLNK: "a symbolic link",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+}
+_MAX_DEPTH = 64
+_MAX_EVENTS = 20
+
+
+def _shown(rel: str) -> str:
+    """``rel`` printable whatever bytes the student put in the name (no lone surrogates)."""
+    return os.fsencode(rel).decode("utf-8", "backslashreplace")
+
+
+def copy_inputs(
+    src_dirs: Iterable[str | os.PathLike],
+    dst: str | os.PathLike,
+    *,
+    max_files: int = 10_000,
+    max_bytes: int = 256 * _MB,
+    exclude: Callable[[str], bool] | None = None,
+) -> list[str]:
+    """Copy the regular files and folders of ``src_dirs`` into ``dst``, and nothing else.
+
+    The submission is the student's: it may hold symbolic links (to the course, to ``/etc``),
+    FIFOs (a reader blocks forever), sockets and device nodes (``/dev/zero`` reads forever).
+    Only regular files and directories are copied, every one opened relative to its parent's
+    descriptor with ``O_NOFOLLOW | O_NONBLOCK`` and checked with ``fstat`` after opening (a
+    path swapped for a link or a FIFO in between is caught); everything else is left out with
+    an event. Copying stops, with an event, at ``max_files`` entries or ``max_bytes`` bytes.
+    Later folders win: a file of the second folder replaces the first one's.
+
+    Parameters
+    ----------
+    src_dirs : iterable of path-like
+        Folders whose *contents* are copied, e.g. the submission, then the release.
+    dst : path-like
+        The destination folder (created if missing).
+    max_files : int
+        Most files and folders copied, all folders together.
+    max_bytes : int
+        Most bytes copied, all files together; a file that would cross it is left out.
+    exclude : callable, optional
+        ``exclude(name)`` is true for the top-level names not to copy (e.g. notebooks).
+
+    Returns
+    -------
+    list of str
+        Events, one line each: what was left out and why (at most 20, then a count).
+    """
+    dst = Path(dst)
+    dst.mkdir(parents=True, exist_ok=True)
+    events: list[str] = []
+    left_out = 0
+    budget = {"files": max_files, "bytes": max_bytes}
+    stopped = False
+
+    def event(text: str) -> None:
+        nonlocal left_out
+        left_out += 1
+        if len(events) < _MAX_EVENTS:
+            events.append(text)
+
+    def stop(why: str) -> None:
+        nonlocal stopped
+        if not stopped:
+            stopped = True
+            events.append(f"stopped copying the submission's files: {why}; the rest left out")
+
+    def copy_file(dir_fd: int, name: str, target: Path, rel: str) -> None:
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+        except OSError as exc:
+            event(f"left out {_shown(rel)} ({exc.strerror})")
+            return
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                kind = _KINDS.get(stat.S_IFMT(st.st_mode), "not a regular file")
+                event(f"left out {_shown(rel)} ({kind})")
+                return
+            if st.st_size > budget["bytes"]:
+                stop(f"more than {max_bytes // _MB} MB")
+                return
+            if target.is_dir() and not target.is_symlink():
+                event(f"left out {_shown(rel)} (a folder of that name exists)")
+                return
+            out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            try:
+                left = st.st_size  # a file that grows meanwhile is cut at its size
+                while left > 0 and (chunk := os.read(fd, min(left, _MB))):
+                    os.write(out, chunk)
+                    left -= len(chunk)
+                os.fchmod(out, 0o755 if st.st_mode & 0o100 else 0o644)
+            finally:
+                os.close(out)
+            budget["bytes"] -= st.st_size - left
+            budget["files"] -= 1
+        except OSError as exc:
+            event(f"left out {_shown(rel)} ({exc.strerror})")
+        finally:
+            os.close(fd)
+
+    def copy_dir(dir_fd: int, target: Path, rel: str, depth: int) -> None:
+        try:
+            names = sorted(os.listdir(dir_fd))
+        except OSError as exc:
+            event(f"left out {_shown(rel or '.')} ({exc.strerror})")
+            return
+        for name in names:
+            if stopped:
+                return
+            sub_rel = f"{rel}/{name}" if rel else name
+            if not rel and exclude is not None and exclude(name):
+                continue
+            if budget["files"] <= 0:
+                stop(f"more than {max_files} files")
+                return
+            try:
+                st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+            except OSError as exc:
+                event(f"left out {_shown(sub_rel)} ({exc.strerror})")
+                continue
+            if stat.S_ISREG(st.st_mode):
+                copy_file(dir_fd, name, target / name, sub_rel)
+            elif stat.S_ISDIR(st.st_mode):
+                if depth >= _MAX_DEPTH:
+                    event(f"left out {_shown(sub_rel)} (nested deeper than {_MAX_DEPTH})")
+                    continue
+                flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK
+                try:
+                    sub_fd = os.open(name, flags, dir_fd=dir_fd)
+                except OSError as exc:  # swapped for a link or a file meanwhile
+                    event(f"left out {_shown(sub_rel)} ({exc.strerror})")
+                    continue
+                try:
+                    sub = target / name
+                    if sub.is_symlink() or (sub.exists() and not sub.is_dir()):
+                        event(f"left out {_shown(sub_rel)} (a file of that name exists)")
+                        continue
+                    sub.mkdir(mode=0o755, exist_ok=True)
+                    budget["files"] -= 1
+                    copy_dir(sub_fd, sub, sub_rel, depth + 1)
+                finally:
+                    os.close(sub_fd)
+            else:
+                kind = _KINDS.get(stat.S_IFMT(st.st_mode), "not a regular file")
+                event(f"left out {_shown(sub_rel)} ({kind})")
+
+    for src in src_dirs:
+        if stopped:
+            break
+        try:
+            top = os.open(src, os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK)
+        except OSError as exc:
+            event(f"could not read {_shown(os.fspath(src))} ({exc.strerror})")
+            continue
+        try:
+            copy_dir(top, dst, "", 0)
+        finally:
+            os.close(top)
+    if left_out > _MAX_EVENTS:
+        events.append(f"... and {left_out - _MAX_EVENTS} more left out")
+    return events
 
 
 # --- the sandbox -------------------------------------------------------------------------------

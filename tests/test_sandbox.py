@@ -640,3 +640,96 @@ print(json.dumps(seen))
     assert "README.md" not in seen[str(ROOT)] and "tests" not in seen[str(ROOT)]
     for hidden in [COURSE, COURSE / "source", elsewhere]:
         assert seen[str(hidden)] == "No such file or directory", hidden
+
+
+# --- copying a submission's files (issue 17) ------------------------------------------------------
+
+
+def _copy_bounded(*args, **kwargs) -> list[str]:
+    """``copy_inputs`` in a thread, failing (not hanging) if it blocks on a FIFO or a device."""
+    import threading
+
+    result: list = []
+    thread = threading.Thread(
+        target=lambda: result.append(sandbox_module.copy_inputs(*args, **kwargs)), daemon=True
+    )
+    thread.start()
+    thread.join(TIMEOUT)
+    assert not thread.is_alive(), "copy_inputs blocked"
+    assert result, "copy_inputs raised (see the thread's traceback above)"
+    return result[0]
+
+
+def test_copy_inputs_copies_only_regular_files_and_folders(tmp_path):
+    sub = tmp_path / "submission"
+    (sub / "data" / "deep").mkdir(parents=True)
+    (sub / "data" / "deep" / "a.txt").write_text("a")
+    (sub / "helper.py").write_text("x = 1")
+    (sub / "run.sh").write_text("#!/bin/sh")
+    (sub / "run.sh").chmod(0o4755)  # setuid is not copied
+    (sub / "answer.ipynb").write_text("{}")
+    (sub / ".hidden").write_text("h")
+    os.mkfifo(sub / "data" / "fifo")
+    os.symlink("/etc/passwd", sub / "data" / "passwd")
+    os.symlink(COURSE, sub / "course")
+    os.symlink("deep", sub / "data" / "loop")
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(sub / "data" / "sock"))
+    if os.geteuid() == 0:
+        os.mknod(sub / "data" / "zero", 0o666 | 0o020000, os.makedev(1, 5))  # /dev/zero
+    release = tmp_path / "release"
+    release.mkdir()
+    (release / "helper.py").write_text("x = 2")  # the assignment's own file wins
+    dst = tmp_path / "work"
+    events = _copy_bounded(
+        [sub, release], dst, exclude=lambda n: n.endswith(".ipynb") or n.startswith(".")
+    )
+    copied = sorted(str(p.relative_to(dst)) for p in dst.rglob("*"))
+    assert copied == ["data", "data/deep", "data/deep/a.txt", "helper.py", "run.sh"]
+    assert (dst / "helper.py").read_text() == "x = 2"
+    assert (dst / "data" / "deep" / "a.txt").read_text() == "a"
+    assert (dst / "run.sh").stat().st_mode & 0o7777 == 0o755
+    expected = {
+        "left out course (a symbolic link)",
+        "left out data/fifo (a FIFO)",
+        "left out data/loop (a symbolic link)",
+        "left out data/passwd (a symbolic link)",
+        "left out data/sock (a socket)",
+    }
+    if os.geteuid() == 0:
+        expected.add("left out data/zero (a character device)")
+    assert set(events) == expected
+
+
+def test_copy_inputs_stops_at_the_file_and_byte_caps(tmp_path):
+    sub = tmp_path / "submission"
+    for i in range(30):
+        (sub / f"d{i:02}").mkdir(parents=True)
+        for j in range(100):
+            (sub / f"d{i:02}" / f"f{j:03}").write_bytes(b"")
+    events = _copy_bounded([sub], tmp_path / "work", max_files=500)
+    n = sum(1 for _ in (tmp_path / "work").rglob("*"))
+    assert n == 500
+    assert events == [
+        "stopped copying the submission's files: more than 500 files; the rest left out"
+    ]
+    big = tmp_path / "big"
+    big.mkdir()
+    (big / "a").write_bytes(bytes(3 * 1024**2))
+    (big / "b").write_bytes(bytes(3 * 1024**2))
+    events = _copy_bounded([big], tmp_path / "work2", max_bytes=5 * 1024**2)
+    assert sorted(p.name for p in (tmp_path / "work2").iterdir()) == ["a"]
+    assert events == ["stopped copying the submission's files: more than 5 MB; the rest left out"]
+
+
+def test_copy_inputs_names_odd_entries_printably(tmp_path):
+    sub = tmp_path / "submission"
+    sub.mkdir()
+    name = os.fsdecode(b"bad\xff")
+    os.symlink("/", sub / name)
+    for i in range(30):
+        os.symlink("/", sub / f"link{i:02}")
+    events = _copy_bounded([sub], tmp_path / "work")
+    assert events[0] == "left out bad\\xff (a symbolic link)"
+    assert len(events) == 21 and events[-1] == "... and 11 more left out"
+    "\n".join(events).encode("utf-8")  # no lone surrogates
