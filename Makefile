@@ -47,8 +47,13 @@ book: $(STAMP) book/_build/.src-stamp
 	$(VENV)/bin/jupyter-book build book --warningiserror --keep-going
 	@echo "The book is at file://$(CURDIR)/book/_build/html/index.html"
 
+# Every test runs under pytest-timeout (pyproject: a generous default, tighter marks in tests);
+# tests/test_doctests.py runs every docstring example of src/dlcourse; tests/test_mypy.py
+# compares mypy's errors with tests/mypy-baseline.txt. The 15 slowest tests are listed at the
+# end, and the suite's wall time goes to tests/artifacts/suite-time.json for `make bench`.
 test: $(STAMP) book/_build/.src-stamp
-	$(PY) -m pytest -n $(JOBS) --dist loadscope \
+	DLCOURSE_SUITE_TIME=tests/artifacts/suite-time.json \
+	$(PY) -m pytest -n $(JOBS) --dist loadscope --durations=15 \
 	    tests course/source --nbval-lax --nbval-current-env \
 	    --nbval-cell-timeout=$(NB_TIMEOUT)
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
+# `make test` sets this: the whole suite's wall time is written there for `make bench`
+SUITE_TIME_ENV = "DLCOURSE_SUITE_TIME"
+_STARTED = time.monotonic()
 
 
 def need_system_package(binaries: list[str], debian_packages: list[str]) -> None:
@@ -47,6 +53,28 @@ def need_system_package(binaries: list[str], debian_packages: list[str]) -> None
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Record the suite's wall time (``make test`` only; not in xdist workers)."""
+    path = os.environ.get(SUITE_TIME_ENV)
+    if not path or hasattr(session.config, "workerinput"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    stats = getattr(reporter, "stats", {}) if reporter else {}
+    counts = {k: len(v) for k, v in stats.items() if k in ("passed", "failed", "error", "skipped")}
+    record = {
+        "seconds": round(time.monotonic() - _STARTED, 1),
+        "exitstatus": int(exitstatus),
+        "tests": session.testscollected,
+        **counts,
+        "workers": getattr(session.config.option, "numprocesses", None),
+        "load1": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        "cpus": os.cpu_count(),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(record, indent=1) + "\n")
 
 
 from .postgres import postgres_db_url, postgres_url  # noqa: E402, F401
