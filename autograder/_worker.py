@@ -133,8 +133,21 @@ class IntegrityProbe:
             if key not in self._helpers and hasattr(module, attr):
                 self._helpers[key] = getattr(module, attr)
 
+    def watch_shell(self, shell) -> None:
+        """Remember the shell's cell runner and the display hook (how results are reported)."""
+        self._shell = shell
+        self._runner = {name: getattr(type(shell), name) for name in ("run_cell", "run_code")}
+        self._displayhook = sys.displayhook
+
     def report(self) -> list[str]:
         found = []
+        shell = getattr(self, "_shell", None)
+        if shell is not None:
+            for name, fn in self._runner.items():
+                if getattr(type(shell), name) is not fn or name in vars(shell):
+                    found.append(f"the notebook's {name} was replaced")
+            if sys.displayhook is not self._displayhook:
+                found.append("sys.displayhook was replaced")
         for name, obj in self._known.items():
             if getattr(self._builtins, name, None) is not obj:
                 found.append(f"builtin {name!r} was replaced")
@@ -176,6 +189,7 @@ def main() -> None:
     shell.history_manager.enabled = False
     namespace = shell.user_ns
     probe = IntegrityProbe()
+    probe.watch_shell(shell)
 
     def run_cell(source: str, split: bool = False) -> dict:
         """Run one cell; with ``split``, stdout and stderr apart and the cell's result value

@@ -26,28 +26,13 @@ from pathlib import Path
 
 import nbformat
 
+from ._wire import _clean_tree
 from .result import GradeResult
 from .submission import fingerprint
 
 __all__ = ["AutogradeRun", "TesterFailed", "TesterProcess", "run_autograde"]
 
 GRADING_MARGIN = 120.0  # seconds a test process may take beyond its cells' time limits
-
-
-def clean_text(text: str) -> str:
-    """``text`` as valid UTF-8: lone surrogates (from student output) replaced."""
-    return text.encode("utf-8", "replace").decode("utf-8")
-
-
-def _clean(value):
-    """A grading result with every string made valid UTF-8 (see :func:`clean_text`)."""
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    if isinstance(value, dict):
-        return {clean_text(str(k)): _clean(v) for k, v in value.items()}
-    return value
 
 
 class TesterFailed(Exception):
@@ -367,7 +352,7 @@ class AutogradeRun:
             beat.stopped.set()
         if beat.lost:
             return  # another grader took it over; its result counts
-        self.record(claim, _clean(result))
+        self.record(claim, _clean_tree(result))  # no lone surrogate reaches a file
         self.bar.update(1)
 
     def record(self, claim, result: dict) -> None:

@@ -33,6 +33,7 @@ from pathlib import Path
 import nbformat
 
 from . import _wire
+from ._wire import clean_text
 from .submission import (
     Plan,
     Ungradable,
@@ -466,6 +467,16 @@ class Session:
         return tests
 
 
+def _number(output) -> bool:
+    """Whether an execute_result is a number (nbgrader's partial credit); other results of a
+    test cell with hidden tests are not shown."""
+    try:
+        float(str(output.get("data", {}).get("text/plain", "")))
+    except ValueError:
+        return False
+    return True
+
+
 class CompatibleSession(Session):
     """Compatible mode: every cell, tests included, runs in the student's process, in order.
 
@@ -508,10 +519,13 @@ class CompatibleSession(Session):
             if self.ep is not None:
                 self.ep.deadline = None
         for what in found if isinstance(found, list) else []:
-            flag = f"integrity: {clean_text(str(what))[:200]} (noticed after {after})"
-            if flag not in self.flags:
+            what = clean_text(str(what))[:200]
+            if not any(flag.startswith(f"integrity: {what} ") for flag in self.flags):
+                flag = f"integrity: {what} (noticed after {after})"
                 self.flags.append(flag)
                 self.events.append(flag + "; flagged for review")
+            if len(self.flags) >= 20:
+                break
 
     def _watch(self) -> None:
         if self.ep is None:
@@ -604,9 +618,13 @@ class CompatibleSession(Session):
         outcome["failed_in_hidden"] = (not outcome["passed"]) and in_hidden
         show = self.job.get("show_hidden", False)
         if hidden is not None and not show:
-            if not outcome["passed"] and in_hidden:
-                outcome["message"] = "a hidden test failed"
-            outputs = [o for o in outputs if o.output_type == "execute_result"]
+            if not outcome["passed"]:
+                # where it failed is the student process's word: the message could quote the
+                # hidden test, so a cell with hidden tests only says that it failed
+                outcome["message"] = (
+                    "a hidden test failed" if in_hidden else "a test of this cell failed"
+                ) + " (the cell has hidden tests: its message is not shown)"
+            outputs = [o for o in outputs if o.output_type == "execute_result" and _number(o)]
             if err is not None:
                 outputs.append(
                     nbformat.v4.new_output(
@@ -629,9 +647,44 @@ class CompatibleSession(Session):
         return tests
 
 
-def clean_text(text: str) -> str:
-    """``text`` as valid UTF-8: lone surrogates (which no file or pipe can encode) replaced."""
-    return text.encode("utf-8", "replace").decode("utf-8")
+REDACTED = "[output removed: it quoted the hidden tests]"
+
+
+def hidden_lines(plan: Plan) -> set[str]:
+    """The lines of the plan's hidden tests that are long enough to recognise in an output and
+    appear nowhere else in the instructor's cells (a line the student sees is no secret)."""
+    lines, visible = set(), set()
+    for cell in plan.cells:
+        if cell.kind not in ("test", "setup", "text"):
+            continue
+        span = hidden_line_range(cell.source) if cell.kind == "test" else None
+        for number, line in enumerate(cell.source.splitlines(), start=1):
+            inside = span is not None and span[0] < number < span[1]
+            (lines if inside else visible).add(line.strip())
+    return {line for line in lines - visible if len(line) >= 12}
+
+
+def redact_hidden(nb, lines: set[str]) -> int:
+    """Replace every output of ``nb`` that quotes a hidden-test line; how many were replaced.
+
+    Student code can see the hidden tests in compatible mode (they run in its process), and
+    could print them in a later cell: what it prints must not carry them to the feedback.
+    """
+    if not lines:
+        return 0
+    replaced = 0
+    for cell in nb.cells:
+        for i, out in enumerate(cell.get("outputs", [])):
+            text = json.dumps(out, ensure_ascii=False)
+            if any(line in text or json.dumps(line)[1:-1] in text for line in lines):
+                kind = "stream" if out.get("output_type") != "error" else "error"
+                cell.outputs[i] = (
+                    nbformat.v4.new_output("stream", name="stdout", text=REDACTED + "\n")
+                    if kind == "stream"
+                    else nbformat.v4.new_output("error", ename="Error", evalue=REDACTED)
+                )
+                replaced += 1
+    return replaced
 
 
 def _notebooks(job: dict) -> list[dict]:
@@ -662,6 +715,8 @@ def grade_notebook(job: dict, sandbox, spec: dict, several: bool) -> dict:
         for cell in plan.cells:
             if cell.kind == "test":
                 plan.notebook.cells[cell.index].source = strip_hidden_tests(cell.source)
+        if redact_hidden(plan.notebook, hidden_lines(plan)):
+            session.events.append("outputs that quoted the hidden tests were removed")
     prefix = f"{spec['name']}: " if several else ""
     return {
         "tests": [dict(t, notebook=spec["name"]) for t in tests],

@@ -1,0 +1,313 @@
+"""The two execution modes: the release-time linter, and compatible mode end to end.
+
+A tiny course, written here, is graded in compatible mode (every cell in the student's
+sandboxed process, scored as nbgrader scores it) and, where it matters, in isolated mode:
+
+- a test cell that sets a global the student's function reads works in compatible mode and is
+  what the linter says isolated mode cannot do;
+- partial credit (a number as a test cell's result) and a test cell writing to stderr are
+  scored as nbgrader scores them;
+- a student who records the hidden tests while they run and prints them later gets nothing
+  of them into the graded notebook or the feedback;
+- a student who patches the assertion helpers or the notebook's cell runner is flagged for
+  review;
+- an assignment of two notebooks is graded notebook by notebook, a missing one scoring 0.
+"""
+
+from __future__ import annotations
+
+import copy
+import textwrap
+
+import nbformat
+import pytest
+
+from autograder.course import Course
+from autograder.modes import choose_mode, declared_mode, lint_notebook
+
+pytestmark = [pytest.mark.grading, pytest.mark.slow]
+
+TIMEOUT = 20  # seconds per cell; every cell here takes milliseconds
+HIDDEN_SECRET = "expected_secret_value_4242"
+
+
+def _meta(grade_id, *, locked=False, solution=False, grade=False, points=0, task=False):
+    m = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": 3,
+        "solution": solution,
+        "task": task,
+    }
+    if grade or task:
+        m["points"] = points
+    return {"nbgrader": m}
+
+
+def _code(source, **meta):
+    return nbformat.v4.new_code_cell(textwrap.dedent(source).strip(), metadata=_meta(**meta))
+
+
+def _notebook(*cells):
+    nb = nbformat.v4.new_notebook(cells=list(cells))
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    return nb
+
+
+def _main_notebook():
+    return _notebook(
+        _code(
+            "import numpy as np\nfrom numpy.testing import assert_allclose",
+            grade_id="setup",
+            locked=True,
+        ),
+        _code(
+            """
+            def scale(v):
+                ### BEGIN SOLUTION
+                return FACTOR * np.asarray(v)
+                ### END SOLUTION
+            """,
+            grade_id="scale",
+            solution=True,
+        ),
+        _code(
+            f"""
+            FACTOR = 3  # a global the student's function reads
+            assert_allclose(scale([1, 2]), [3, 6])
+            ### BEGIN HIDDEN TESTS
+            {HIDDEN_SECRET} = 12
+            assert_allclose(scale([4]), [{HIDDEN_SECRET}])
+            ### END HIDDEN TESTS
+            """,
+            grade_id="test_scale",
+            grade=True,
+            points=3,
+        ),
+        _code(
+            """
+            def answer():
+                ### BEGIN SOLUTION
+                return 42
+                ### END SOLUTION
+            """,
+            grade_id="answer",
+            solution=True,
+        ),
+        _code("1.5 if answer() == 42 else 0.0", grade_id="test_partial", grade=True, points=2),
+        _code(
+            "import sys\nassert answer() == 42\nprint('note', file=sys.stderr)",
+            grade_id="test_stderr",
+            grade=True,
+            points=1,
+        ),
+        nbformat.v4.new_markdown_cell(
+            "Explain your answer.", metadata=_meta("explain", task=True, points=2)
+        ),
+    )
+
+
+def _second_notebook():
+    return _notebook(
+        _code(
+            """
+            def twice(x):
+                ### BEGIN SOLUTION
+                return 2 * x
+                ### END SOLUTION
+            """,
+            grade_id="twice",
+            solution=True,
+        ),
+        _code("assert twice(2) == 4", grade_id="test_twice", grade=True, points=1),
+    )
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("modes") / "course"
+    (root / "source" / "hw").mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text("c = get_config()\n")
+    nbformat.write(_main_notebook(), root / "source" / "hw" / "main.ipynb")
+    nbformat.write(_second_notebook(), root / "source" / "hw" / "second.ipynb")
+    course = Course(root, timeout=TIMEOUT)
+    release = course.release("hw")
+    sources = {
+        n: nbformat.read(root / "source" / "hw" / n, as_version=4)
+        for n in ("main.ipynb", "second.ipynb")
+    }
+    blank = {n: nbformat.read(release / n, as_version=4) for n in sources}
+
+    def hand_in(student, notebooks):
+        folder = root / "submitted" / student / "hw"
+        folder.mkdir(parents=True)
+        for name, nb in notebooks.items():
+            nbformat.write(nb, folder / name)
+
+    hand_in("solution", sources)
+    hand_in("blank", blank)
+    hand_in("only_main", {"main.ipynb": sources["main.ipynb"]})
+
+    leak = copy.deepcopy(sources)
+    cells = leak["main.ipynb"].cells
+    cells[1].source = (
+        "import builtins\nbuiltins._seen = []\nget_ipython().events.register("
+        "'pre_run_cell', lambda info: builtins._seen.append(info.raw_cell))\n" + cells[1].source
+    )
+    cells[3].source = "print('\\n'.join(__import__('builtins')._seen))\n" + cells[3].source
+    hand_in("leak", leak)
+
+    tamper = copy.deepcopy(blank)
+    tamper["main.ipynb"].cells[1].source = (
+        "import numpy.testing\nnumpy.testing.assert_allclose = lambda *a, **k: None\n"
+        "import IPython.core.interactiveshell as s\n_run = s.InteractiveShell.run_cell\n"
+        "def run(self, *a, **k):\n    r = _run(self, *a, **k)\n    r.error_in_exec = None\n"
+        "    return r\ns.InteractiveShell.run_cell = run\n"
+    )
+    hand_in("tamper", tamper)
+
+    results = {r.student: r for r in course.autograde("hw", mode="compatible", sandbox="auto")}
+    return course, results
+
+
+def _grades(course, student):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url) as gb:
+        sub = gb.find_submission("hw", student)
+        return {
+            (nb.name, g.name): (g.auto_score, g.needs_manual_grade)
+            for nb in sub.notebooks
+            for g in nb.grades
+        }
+
+
+def test_solution_scored_as_nbgrader_would(graded):
+    course, results = graded
+    assert results["solution"].status == "graded", results["solution"].reason
+    grades = _grades(course, "solution")
+    assert grades[("main", "test_scale")] == (3.0, False)  # the test cell's global reached it
+    assert grades[("main", "test_partial")] == (1.5, False)  # a number is partial credit
+    assert grades[("main", "test_stderr")] == (0.0, False)  # stderr fails, as in nbgrader
+    assert grades[("main", "explain")] == (None, True)  # a task cell waits for a person
+    assert grades[("second", "test_twice")] == (1.0, False)
+    assert results["solution"].score == 5.5
+    assert results["solution"].mode == "compatible"
+    assert not results["solution"].flags
+
+
+def test_blank_scores_zero(graded):
+    course, results = graded
+    assert results["blank"].score == 0.0
+    assert _grades(course, "blank")[("main", "explain")] == (None, True)
+
+
+def test_missing_notebook_scores_zero_for_it_only(graded):
+    course, results = graded
+    result = results["only_main"]
+    assert result.status == "graded"
+    assert result.score == 4.5
+    assert any("second.ipynb" in e and "scored 0" in e for e in result.events), result.events
+
+
+def test_hidden_tests_never_reach_graded_notebook_or_feedback(graded):
+    course, results = graded
+    result = results["leak"]
+    assert result.score == 5.5
+    graded_nb = (course.root / "autograded" / "leak" / "hw" / "main.ipynb").read_text()
+    assert HIDDEN_SECRET not in graded_nb
+    assert any("quoted the hidden tests" in e for e in result.events), result.events
+    course.feedback("hw", "leak")
+    page = (course.root / "feedback" / "leak" / "hw" / "main.html").read_text()
+    assert HIDDEN_SECRET not in page
+
+
+def test_tampering_is_flagged_for_review(graded):
+    _, results = graded
+    result = results["tamper"]
+    assert "flagged for review" in result.reason
+    assert any("numpy.testing.assert_allclose" in f for f in result.flags), result.flags
+    assert any("run_cell" in f for f in result.flags), result.flags
+
+
+def test_isolated_mode_cannot_share_test_globals(graded):
+    """The same solution, isolated: the test's global never reaches the student's function."""
+    course, _ = graded
+    [result] = course.autograde("hw", ["solution"], mode="isolated", sandbox="auto")
+    failed = {t["grade_id"]: t for t in result.tests if not t["passed"]}
+    assert "test_scale" in failed, result.tests
+    assert "FACTOR" in failed["test_scale"]["message"]
+
+
+# -- the linter -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "test_source, reason",
+    [
+        ("FACTOR = 3\nassert scale(1) == 3", "sets global(s) FACTOR"),
+        ("del helper\nassert scale(1) == 3", "deletes names"),
+        ("from unittest.mock import patch\nwith patch('builtins.sorted'):\n    scale(1)", "mocks"),
+        (
+            "import io, contextlib\nf = io.StringIO()\n"
+            "with contextlib.redirect_stdout(f):\n    scale(1)",
+            "captures",
+        ),
+        ("import matplotlib.pyplot as plt\nassert plt.gca().lines", "figures"),
+        (
+            "import inspect\nassert 'sorted' not in inspect.getsource(scale)",
+            "inspects the student's code",
+        ),
+        (
+            "import numpy as np\nnp.random.seed(0)\nassert scale(1)",
+            "seeds a global random generator",
+        ),
+        ("assert open('out.txt').read() == '3'", "files"),
+        ("%timeit scale(1)", "magics"),
+        ("try:\n    scale(-1)\nexcept ScaleError:\n    pass", "not built-in (ScaleError)"),
+        ("assert isinstance(scale(1), Result)", "student classes (Result)"),
+        ("0.5 * (scale(1) == 3)", "partial credit"),
+    ],
+)
+def test_linter_names_what_isolated_mode_cannot_do(test_source, reason):
+    nb = _notebook(
+        _code(
+            "class ScaleError(Exception):\n    pass\n\nclass Result:\n    pass\n\n"
+            "def helper():\n    return 1\n\ndef scale(v):\n    return FACTOR * v * helper()",
+            grade_id="scale",
+            solution=True,
+        ),
+        _code(test_source, grade_id="t", grade=True, points=1),
+    )
+    findings = lint_notebook(nb, "nb.ipynb")
+    assert findings, test_source
+    assert any(reason in f.reason for f in findings), [str(f) for f in findings]
+    assert choose_mode({"nb.ipynb": nb})[0] == "compatible"
+
+
+def test_linter_accepts_plain_tests_and_respects_declarations():
+    nb = _notebook(
+        _code(
+            "def scale(v, factor=3):\n    out = factor * v\n    return out",
+            grade_id="scale",
+            solution=True,
+        ),
+        _code(
+            "x = 2\nassert scale(x) == 6\nassert abs(scale(0.5) - 1.5) < 1e-12",
+            grade_id="t",
+            grade=True,
+            points=1,
+        ),
+    )
+    assert lint_notebook(nb, "nb.ipynb") == []
+    assert choose_mode({"nb.ipynb": nb})[0] == "isolated"
+    nb.metadata["autograder"] = {"mode": "compatible"}
+    assert declared_mode({"nb.ipynb": nb}) == "compatible"
+    assert choose_mode({"nb.ipynb": nb})[:2] == ("compatible", "declared in the notebook metadata")
+    assert choose_mode({"nb.ipynb": nb}, "isolated")[0] == "isolated"
+    nb.metadata["autograder"] = {"mode": "sandboxed"}
+    with pytest.raises(ValueError, match="must be one of"):
+        declared_mode({"nb.ipynb": nb})
