@@ -353,7 +353,16 @@ class Course:
         ]
         writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(self.grades())
+
+        def text(value):
+            # a text cell starting with = + - @ (or a tab or CR) is a formula to a spreadsheet:
+            # a quote in front keeps it text (student ids and reasons come from students)
+            if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+                return "'" + value
+            return value
+
+        for row in self.grades():
+            writer.writerow({k: text(v) for k, v in row.items()})
         return buf.getvalue()
 
 

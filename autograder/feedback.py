@@ -14,7 +14,14 @@ from pathlib import Path
 
 import nbformat
 
+from .submission import clean_text
+
 __all__ = ["render_feedback", "write_feedback"]
+
+NOTE_NO_NOTEBOOK = (
+    "The graded notebook cannot be shown ({why}); the score and the test results above are "
+    "complete."
+)
 
 
 def _summary(result) -> str:
@@ -53,32 +60,94 @@ def _summary(result) -> str:
     return "\n".join(parts)
 
 
-def render_feedback(result, notebook: nbformat.NotebookNode | None) -> str:
-    """The feedback page of one submission as an HTML document."""
+def _page(summary: str, note: str = "") -> str:
+    extra = f"<p><i>{html.escape(note)}</i></p>" if note else ""
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Feedback</title></head>"
+        f"<body>{summary}{extra}</body></html>"
+    )
+
+
+def _plain_output(out) -> nbformat.NotebookNode | None:
+    """A valid copy of a stream or error output (others are dropped)."""
+    kind = out.get("output_type") if isinstance(out, dict) else None
+    if kind == "stream":
+        name = out.get("name") if out.get("name") in ("stdout", "stderr") else "stdout"
+        return nbformat.v4.new_output("stream", name=name, text=clean_text(out.get("text", "")))
+    if kind == "error":
+        tb = out.get("traceback")
+        return nbformat.v4.new_output(
+            "error",
+            ename=clean_text(out.get("ename", "")),
+            evalue=clean_text(out.get("evalue", "")),
+            traceback=[clean_text(t) for t in tb] if isinstance(tb, list) else [],
+        )
+    return None
+
+
+def _rebuilt(notebook) -> nbformat.NotebookNode:
+    """The cells' sources and plain outputs in a new, valid notebook (metadata dropped)."""
+    nb = nbformat.v4.new_notebook()
+    for cell in notebook.get("cells", []):
+        kind = cell.get("cell_type") if isinstance(cell, dict) else None
+        source = cell.get("source", "") if kind else ""
+        source = clean_text("".join(map(str, source)) if isinstance(source, list) else source)
+        if kind == "code":
+            new = nbformat.v4.new_code_cell(source)
+            outs = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
+            new.outputs = [o for o in map(_plain_output, outs) if o is not None]
+        elif kind == "markdown":
+            new = nbformat.v4.new_markdown_cell(source)
+        elif kind == "raw":
+            new = nbformat.v4.new_raw_cell(source)
+        else:
+            continue
+        nb.cells.append(new)
+    return nb
+
+
+def _export(summary: str, notebook) -> str:
     from nbconvert import HTMLExporter
 
-    summary = _summary(result)
-    if notebook is None:
-        return (
-            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Feedback</title></head>"
-            f"<body>{summary}</body></html>"
-        )
     nb = nbformat.v4.new_notebook(metadata=notebook.get("metadata", {}))
     nb.cells = [nbformat.v4.new_markdown_cell(summary), *notebook.cells]
-    exporter = HTMLExporter(template_name="classic")
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = HTMLExporter(template_name="classic").from_notebook_node(nb)
     return body
 
 
+def render_feedback(result, notebook: nbformat.NotebookNode | None, note: str = "") -> str:
+    """The feedback page of one submission as an HTML document.
+
+    Never raises for a bad notebook: one that nbformat or nbconvert refuses is rebuilt from its
+    cells' sources and plain outputs; if that fails too, the page has the summary and a note.
+    """
+    summary = _summary(result)
+    if notebook is None:
+        return clean_text(_page(summary, note))
+    try:
+        return clean_text(_export(summary, notebook))
+    except Exception as exc:  # noqa: BLE001 - a graded notebook nbformat or nbconvert refuses
+        first = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
+    try:
+        return clean_text(_export(summary, _rebuilt(notebook)))
+    except Exception:  # noqa: BLE001
+        return clean_text(_page(summary, NOTE_NO_NOTEBOOK.format(why=first)))
+
+
 def write_feedback(course, result) -> Path:
-    """Write ``feedback/<student>/<assignment>/<notebook>.html`` for one result."""
+    """Write ``feedback/<student>/<assignment>/<notebook>.html`` for one result: a page for
+    every result, whatever its notebook holds."""
     nb_name = course.notebook_name(result.assignment)
     graded = course.root / "autograded" / result.student / result.assignment / nb_name
-    notebook = None
+    notebook, note = None, ""
     if result.status == "graded" and graded.is_file():
-        notebook = nbformat.read(graded, as_version=4)
+        try:
+            text = graded.read_bytes().decode("utf-8", errors="replace")
+            notebook = nbformat.reads(text, as_version=4)
+        except Exception as exc:  # noqa: BLE001 - an unreadable graded notebook
+            note = NOTE_NO_NOTEBOOK.format(why=f"{type(exc).__name__}: {str(exc)[:200]}")
     out = course.root / "feedback" / result.student / result.assignment
     out.mkdir(parents=True, exist_ok=True)
     path = out / (Path(nb_name).stem + ".html")
-    path.write_text(render_feedback(result, notebook), encoding="utf-8")
+    path.write_text(render_feedback(result, notebook, note), encoding="utf-8", errors="replace")
     return path
