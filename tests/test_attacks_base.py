@@ -149,17 +149,17 @@ def test_repr_shows_the_parameters():
 # --------------------------------------------------------------------------- errors
 def test_clear_errors_for_bad_arguments():
     model, x, y = _setup()
-    with pytest.raises(ValueError, match="'eps' argument must be a real number >= 0"):
+    with pytest.raises(ValueError, match="'eps' argument.* must be a real number >= 0"):
         FGSM(model, eps=-0.1)
     with pytest.raises(ValueError, match="'eps'"):
         fgsm(model, x, y, -1)
-    with pytest.raises(ValueError, match="'alpha' argument must be a real number > 0"):
+    with pytest.raises(ValueError, match="'alpha' argument.* must be a real number > 0"):
         PGD(model, alpha=0.0)
-    with pytest.raises(ValueError, match="'steps' argument must be an integer >= 1"):
+    with pytest.raises(ValueError, match="'steps' argument.* must be an integer >= 1"):
         PGD(model, steps=0)
     with pytest.raises(ValueError, match="'steps'"):
         pgd(model, x, y, 0.1, 0.01, 2.5)
-    with pytest.raises(ValueError, match="'norm' argument must be 'inf'"):
+    with pytest.raises(ValueError, match="'norm' argument.* must be 'inf'"):
         PGD(model, norm="1")
     with pytest.raises(ValueError, match="'norm'"):
         PGD(model, norm=1)
@@ -171,7 +171,7 @@ def test_clear_errors_for_bad_arguments():
         DeepFool(model, overshoot=-0.5)
     with pytest.raises(ValueError, match="'clamp'"):
         FGSM(model, clamp=(1, 0))
-    with pytest.raises(TypeError, match="'model' argument must be a torch.nn.Module"):
+    with pytest.raises(TypeError, match="'model' argument.* must be a torch.nn.Module"):
         FGSM("not a model")
     with pytest.raises(TypeError, match="'eps'"):
         FGSM(model, eps="big")
@@ -198,7 +198,7 @@ def test_clear_errors_for_bad_inputs():
         atk(x)
     with pytest.raises(ValueError, match="at least 2 dimensions"):
         atk(x[0, 0, 0], y[:1])
-    with pytest.raises(TypeError, match="'x' argument must be a torch tensor"):
+    with pytest.raises(TypeError, match="'x' argument.* must be a torch tensor"):
         atk([[0.5]], y[:1])
     with pytest.raises(ValueError, match="NaN"):
         atk(torch.full_like(x, float("nan")), y)

@@ -80,9 +80,9 @@ def test_softmax_and_log_softmax_pass_gradcheck():
 
 
 def test_softmax_axis_is_validated():
-    with pytest.raises(ValueError, match=r"'axis' argument must be in \[-2, 2\).*Got 2"):
+    with pytest.raises(ValueError, match=r"'axis' argument.* must be in \[-2, 2\).*Got 2"):
         softmax(Tensor(np.ones((2, 3))), axis=2)
-    with pytest.raises(TypeError, match="'axis' argument must be an int"):
+    with pytest.raises(TypeError, match="'axis' argument.* must be an int"):
         log_softmax(Tensor(np.ones((2, 3))), axis=1.0)
 
 

@@ -232,7 +232,7 @@ def test_errors_are_relative_and_returned_as_float():
     [
         (lambda: translate(np.ones((3, 3)), (1.5, 0)), TypeError, "pair of ints"),
         (lambda: translate(np.ones(3), (1, 1)), ValueError, "at least 2 dimensions"),
-        (lambda: rotate90(np.ones((3, 3)), 1.0), TypeError, "'k' argument must be an int"),
+        (lambda: rotate90(np.ones((3, 3)), 1.0), TypeError, "'k' argument.* must be an int"),
         (lambda: equivariance_error("f", rotate90, np.ones((3, 3))), TypeError, "'f'"),
         (lambda: invariance_error(np.sum, None, np.ones((3, 3))), TypeError, "'transform'"),
         (

@@ -106,13 +106,13 @@ def test_gradient_descent_minimises_a_quadratic():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"lr": 0}, ValueError, r"'lr' argument must be a real number > 0\. Got 0"),
-        ({"lr": -0.1}, ValueError, r"'lr' argument must be a real number > 0\. Got -0\.1"),
-        ({"lr": "fast"}, TypeError, r"'lr' argument must be a real number"),
+        ({"lr": 0}, ValueError, r"'lr' argument.* must be a real number > 0\. Got 0"),
+        ({"lr": -0.1}, ValueError, r"'lr' argument.* must be a real number > 0\. Got -0\.1"),
+        ({"lr": "fast"}, TypeError, r"'lr' argument.* must be a real number"),
         (
             {"lr": 0.1, "momentum": 1.0},
             ValueError,
-            r"'momentum' argument must be in \[0\.0, 1\.0\)",
+            r"'momentum' argument.* must be a real number in \[0, 1\)",
         ),
         ({"lr": 0.1, "momentum": -0.5}, ValueError, r"'momentum'.*Got -0\.5"),
         ({"lr": 0.1, "weight_decay": -1}, ValueError, r"'weight_decay' argument.*>= 0\. Got -1"),
@@ -193,9 +193,9 @@ def test_schedules_drive_a_torch_optimizer_too():
 @pytest.mark.parametrize(
     ("make", "match"),
     [
-        (lambda o: StepLR(o, step_size=0), r"'step_size' argument must be an integer >= 1\. Got 0"),
-        (lambda o: StepLR(o, step_size=2, gamma=0), r"'gamma' argument must be a real number > 0"),
-        (lambda o: CosineLR(o, total_steps=2.5), r"'total_steps' argument must be an integer"),
+        (lambda o: StepLR(o, step_size=0), r"'step_size' argument.* must be an integer >= 1\. Got 0"),
+        (lambda o: StepLR(o, step_size=2, gamma=0), r"'gamma' argument.* must be a real number > 0"),
+        (lambda o: CosineLR(o, total_steps=2.5), r"'total_steps' argument.* must be an integer"),
         (lambda o: CosineLR(o, total_steps=5, lr_min=-1), r"'lr_min' argument.*>= 0"),
         (lambda o: CosineLR(o, total_steps=5, warmup_steps=5), r"'warmup_steps'.*< total_steps"),
     ],
@@ -244,7 +244,7 @@ def test_gradient_descent_from_zero_finds_the_minimum_norm_least_squares_solutio
 def test_gradient_descent_validates_its_arguments():
     with pytest.raises(ValueError, match="'lr' argument"):
         gradient_descent(lambda x: x, [1.0], lr=0, n_iter=3)
-    with pytest.raises(ValueError, match=r"'n_iter' argument must be an integer >= 0\. Got -1"):
+    with pytest.raises(ValueError, match=r"'n_iter' argument.* must be an integer >= 0\. Got -1"):
         gradient_descent(lambda x: x, [1.0], lr=0.1, n_iter=-1)
     with pytest.raises(ValueError, match=r"grad_fn returned shape \(2,\) for x of shape \(1,\)"):
         gradient_descent(lambda x: np.ones(2), [1.0], lr=0.1, n_iter=1)

@@ -35,13 +35,22 @@ def test_device_prefers_cuda_only_when_present():
             device("cuda")
 
 
-def test_check_positive_names_the_argument():
-    assert check_positive("lr", 0.1) == 0.1
-    with pytest.raises(ValueError, match="'lr' argument must be a real number > 0. Got -1"):
+def test_check_positive_is_a_deprecated_alias_of_check_scalar():
+    with pytest.warns(DeprecationWarning, match="check_positive is deprecated"):
+        assert check_positive("lr", 0.1) == 0.1
+    with (
+        pytest.warns(DeprecationWarning),
+        pytest.raises(
+            ValueError,
+            match=r"'lr' argument"
+            r".* must be a real number > 0\. Got -1",
+        ),
+    ):
         check_positive("lr", -1)
-    with pytest.raises(TypeError, match="'lr'"):
+    with pytest.warns(DeprecationWarning), pytest.raises(TypeError, match="'lr'"):
         check_positive("lr", "fast")
-    assert check_positive("lam", 0, strict=False) == 0.0
+    with pytest.warns(DeprecationWarning):
+        assert check_positive("lam", 0, strict=False) == 0.0
 
 
 def test_check_int_accepts_numpy_integers_and_refuses_bools_floats_and_small_values():
@@ -49,9 +58,13 @@ def test_check_int_accepts_numpy_integers_and_refuses_bools_floats_and_small_val
 
     from dlcourse.utils import check_int
 
-    assert check_int("n", np.int64(3), 1) == 3 and type(check_int("n", np.int64(3), 1)) is int
+    with pytest.warns(DeprecationWarning, match="check_int is deprecated"):
+        assert type(check_int("n", np.int64(3), 1)) is int
     for bad in [True, 2.0, "3", 0]:
-        with pytest.raises(ValueError, match=r"'n' argument must be an integer >= 1"):
+        with (
+            pytest.warns(DeprecationWarning),
+            pytest.raises(ValueError, match=r"'n' argument .*must be an integer >= 1"),
+        ):
             check_int("n", bad, 1)
 
 

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import InvalidParameterError, invalid
+
 __all__ = [
     "one_hot",
     "logsumexp",
@@ -50,15 +52,15 @@ def _as_float_array(name: str, value) -> np.ndarray:
     try:
         a = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(
+        raise InvalidParameterError(
             f"The '{name}' argument must be an array of real numbers. Got {type(value).__name__}."
         ) from None
     if a.ndim == 0:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The '{name}' argument must have at least one dimension. Got a scalar {value!r}."
         )
     if not np.all(np.isfinite(a)):
-        raise ValueError(
+        raise InvalidParameterError(
             f"The '{name}' argument must contain only finite numbers. "
             f"Got {np.sum(~np.isfinite(a))} non-finite entries."
         )
@@ -67,7 +69,7 @@ def _as_float_array(name: str, value) -> np.ndarray:
 
 def _check_reduction(reduction: str) -> str:
     if reduction not in _REDUCTIONS:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'reduction' argument must be one of {_REDUCTIONS}. Got {reduction!r}."
         )
     return reduction
@@ -90,9 +92,11 @@ def _pair(o, y, name_o: str = "o", name_y: str = "y") -> tuple[np.ndarray, np.nd
     o = _as_float_array(name_o, o)
     y = _as_float_array(name_y, y)
     if o.ndim > 2:
-        raise ValueError(f"The '{name_o}' argument must have shape (n,) or (n, k). Got {o.shape}.")
+        raise InvalidParameterError(
+            f"The '{name_o}' argument must have shape (n,) or (n, k). Got {o.shape}."
+        )
     if o.shape != y.shape:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The '{name_o}' and '{name_y}' arguments must have the same shape. "
             f"Got {o.shape} and {y.shape}."
         )
@@ -101,7 +105,7 @@ def _pair(o, y, name_o: str = "o", name_y: str = "y") -> tuple[np.ndarray, np.nd
 
 def _signs(name: str, y: np.ndarray) -> np.ndarray:
     if not np.all(np.isin(y, (-1.0, 1.0))):
-        raise ValueError(
+        raise InvalidParameterError(
             f"The '{name}' argument must contain only -1 and +1 "
             f"(use 2*y - 1 for 0/1 labels). Got values {np.unique(y)[:5]}."
         )
@@ -111,7 +115,9 @@ def _signs(name: str, y: np.ndarray) -> np.ndarray:
 def _logits(o) -> np.ndarray:
     o = _as_float_array("o", o)
     if o.ndim != 2:
-        raise ValueError(f"The 'o' argument (logits) must have shape (n, k). Got {o.shape}.")
+        raise InvalidParameterError(
+            f"The 'o' argument (logits) must have shape (n, k). Got {o.shape}."
+        )
     return o
 
 
@@ -120,17 +126,19 @@ def _targets(y, n: int, k: int) -> np.ndarray:
     y_arr = np.asarray(y)
     if y_arr.ndim == 1:
         if y_arr.shape[0] != n:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"The 'y' argument must have {n} labels, one per row of 'o'. Got {y_arr.shape[0]}."
             )
         return one_hot(y_arr, k)
     y_arr = _as_float_array("y", y_arr)
     if y_arr.shape != (n, k):
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'y' argument must have shape ({n},) or ({n}, {k}). Got {y_arr.shape}."
         )
     if np.any(y_arr < 0):
-        raise ValueError("The 'y' argument must be non-negative (a target distribution).")
+        raise InvalidParameterError(
+            "The 'y' argument must be non-negative (a target distribution)."
+        )
     return y_arr
 
 
@@ -157,15 +165,15 @@ def one_hot(y, n_classes: int) -> np.ndarray:
            [1., 0., 0.]])
     """
     if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 1:
-        raise ValueError(f"The 'n_classes' argument must be a positive integer. Got {n_classes!r}.")
+        raise invalid("n_classes", "a positive integer", n_classes)
     y = np.asarray(y)
     if y.ndim != 1 or (y.size and not np.issubdtype(y.dtype, np.integer)):
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'y' argument must be a 1-D array of integer labels. "
             f"Got shape {y.shape} and dtype {y.dtype}."
         )
     if y.size and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'y' argument must hold labels in [0, {n_classes}). "
             f"Got values in [{y.min()}, {y.max()}]."
         )
@@ -324,9 +332,9 @@ def hinge_loss(o, y, margin: float = 1.0, power: int = 1, reduction: str = "mean
     _signs("y", y)
     margin = float(margin)
     if not (np.isfinite(margin) and margin > 0):
-        raise ValueError(f"The 'margin' argument must be a real number > 0. Got {margin!r}.")
+        raise invalid("margin", "a real number > 0", margin)
     if isinstance(power, bool) or not isinstance(power, (int, np.integer)) or power < 1:
-        raise ValueError(f"The 'power' argument must be an integer >= 1. Got {power!r}.")
+        raise invalid("power", "an integer >= 1", power)
     return _reduce(_per_sample(np.maximum(0.0, margin - y * o) ** int(power)), reduction)
 
 
@@ -484,7 +492,9 @@ def cauchy_schwarz_loss(o, y, reduction: str = "mean"):
     o = _logits(o)
     t = _targets(y, *o.shape)
     if np.any(t.sum(axis=1) <= 0):
-        raise ValueError("The 'y' argument must have at least one positive entry per row.")
+        raise InvalidParameterError(
+            "The 'y' argument must have at least one positive entry per row."
+        )
     logp = log_softmax(o)
     # log <p, t> = logsumexp(log p + log t) over the entries where t > 0
     with np.errstate(divide="ignore"):

@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from .utils import check_in_range, check_int, check_positive, is_torch
+from ._validation import InvalidParameterError, check_scalar
+from .utils import is_torch
 
 __all__ = [
     "SGD",
@@ -93,18 +94,22 @@ class SGD:
     ) -> None:
         self.params = list(params)
         if not self.params:
-            raise ValueError("SGD: the 'params' argument is empty; pass model.parameters().")
+            raise InvalidParameterError(
+                "SGD: the 'params' argument is empty; pass model.parameters()."
+            )
         for i, p in enumerate(self.params):
             if not (hasattr(p, "data") and hasattr(p, "grad")):
-                raise TypeError(
+                raise InvalidParameterError(
                     f"SGD: parameter {i} must be a Tensor (with .data and .grad). Got "
                     f"{type(p).__name__}."
                 )
-        self.lr = check_positive("lr", lr)
-        self.momentum = check_in_range("momentum", momentum, 0.0, 1.0)
-        self.weight_decay = check_positive("weight_decay", weight_decay, strict=False)
+        self.lr = check_scalar(lr, "lr", float, low=0, closed="neither")
+        self.momentum = check_scalar(momentum, "momentum", float, low=0.0, high=1.0, closed="left")
+        self.weight_decay = check_scalar(weight_decay, "weight_decay", float, low=0)
         if nesterov and self.momentum == 0:
-            raise ValueError("The 'nesterov' argument needs momentum > 0. Got momentum=0.")
+            raise InvalidParameterError(
+                "The 'nesterov' argument needs momentum > 0. Got momentum=0."
+            )
         self.nesterov = bool(nesterov)
         self.velocity: list[Any] = [None] * len(self.params)
 
@@ -190,7 +195,7 @@ class _Schedule:
         elif hasattr(optimizer, "lr"):
             self.lr0 = float(optimizer.lr)
         else:
-            raise TypeError(
+            raise InvalidParameterError(
                 f"The 'optimizer' argument must have an 'lr' attribute (or torch "
                 f"param_groups). Got {type(optimizer).__name__}."
             )
@@ -233,8 +238,8 @@ class StepLR(_Schedule):
     """
 
     def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1) -> None:
-        self.step_size = check_int("step_size", step_size, 1)
-        self.gamma = check_positive("gamma", gamma)
+        self.step_size = check_scalar(step_size, "step_size", int, low=1)
+        self.gamma = check_scalar(gamma, "gamma", float, low=0, closed="neither")
         super().__init__(optimizer)
 
     def lr_at(self, t: int) -> float:
@@ -256,11 +261,11 @@ class CosineLR(_Schedule):
     def __init__(
         self, optimizer: Any, total_steps: int, lr_min: float = 0.0, warmup_steps: int = 0
     ) -> None:
-        self.total_steps = check_int("total_steps", total_steps, 1)
-        self.lr_min = check_positive("lr_min", lr_min, strict=False)
-        self.warmup_steps = check_int("warmup_steps", warmup_steps, 0)
+        self.total_steps = check_scalar(total_steps, "total_steps", int, low=1)
+        self.lr_min = check_scalar(lr_min, "lr_min", float, low=0)
+        self.warmup_steps = check_scalar(warmup_steps, "warmup_steps", int, low=0)
         if self.warmup_steps >= self.total_steps:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"The 'warmup_steps' argument must be < total_steps = {total_steps}. "
                 f"Got {warmup_steps}."
             )
@@ -306,9 +311,9 @@ def gradient_descent(
     >>> xs.ravel().tolist()
     [1.0, 0.5, 0.25, 0.125]
     """
-    lr = check_positive("lr", lr)
-    n_iter = check_int("n_iter", n_iter, 0)
-    momentum = check_in_range("momentum", momentum, 0.0, 1.0)
+    lr = check_scalar(lr, "lr", float, low=0, closed="neither")
+    n_iter = check_scalar(n_iter, "n_iter", int, low=0)
+    momentum = check_scalar(momentum, "momentum", float, low=0.0, high=1.0, closed="left")
     x = np.array(x0, dtype=np.float64)
     v = np.zeros_like(x)
     xs = np.empty((n_iter + 1, *x.shape))
@@ -316,7 +321,7 @@ def gradient_descent(
     for k in range(n_iter):
         g = np.asarray(grad_fn(x.copy()), dtype=np.float64)
         if g.shape != x.shape:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"gradient_descent: grad_fn returned shape {g.shape} for x of shape {x.shape}."
             )
         v = momentum * v + g

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ._validation import InvalidParameterError, check_scalar
+
 __all__ = ["contour2d", "quadratic_contour", "trajectory", "loss_curves"]
 
 
@@ -27,11 +29,11 @@ def _check_lim(name: str, lim) -> tuple[float, float]:
     try:
         lo, hi = (float(v) for v in lim)
     except (TypeError, ValueError):
-        raise ValueError(
+        raise InvalidParameterError(
             f"The '{name}' argument must be a pair (low, high). Got {lim!r}."
         ) from None
     if not lo < hi:
-        raise ValueError(f"The '{name}' argument must satisfy low < high. Got {lim!r}.")
+        raise InvalidParameterError(f"The '{name}' argument must satisfy low < high. Got {lim!r}.")
     return lo, hi
 
 
@@ -78,8 +80,7 @@ def contour2d(
     """
     x0, x1 = _check_lim("xlim", xlim)
     y0, y1 = _check_lim("ylim", ylim)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"The 'n' argument must be an integer >= 2. Got {n!r}.")
+    n = check_scalar(n, "n", int, low=2)
     ax = _axes(ax)
     X, Y = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
     Z = np.asarray(f(X, Y), dtype=float)
@@ -122,7 +123,9 @@ def quadratic_contour(H, xlim=(-1.0, 1.0), ylim=(-1.0, 1.0), ax=None, levels: in
     """
     H = np.asarray(H, dtype=float)
     if H.shape != (2, 2) or not np.allclose(H, H.T):
-        raise ValueError(f"The 'H' argument must be a symmetric (2, 2) matrix. Got {H.tolist()}.")
+        raise InvalidParameterError(
+            f"The 'H' argument must be a symmetric (2, 2) matrix. Got {H.tolist()}."
+        )
 
     def f(x, y):
         return 0.5 * (H[0, 0] * x * x + 2 * H[0, 1] * x * y + H[1, 1] * y * y)
@@ -166,7 +169,7 @@ def trajectory(
     """
     path = np.asarray(path, dtype=float)
     if path.ndim != 2 or path.shape[1] != 2 or path.shape[0] < 1:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'path' argument must have shape (T, 2) with T >= 1. Got {path.shape}."
         )
     ax = _axes(ax)
@@ -218,7 +221,9 @@ def loss_curves(
     >>> plt.close("all")
     """
     if not isinstance(curves, Mapping) or not curves:
-        raise ValueError("The 'curves' argument must be a non-empty mapping label -> values.")
+        raise InvalidParameterError(
+            "The 'curves' argument must be a non-empty mapping label -> values."
+        )
     ax = _axes(ax)
     for name, values in curves.items():
         v = np.asarray(values, dtype=float)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .utils import check_positive
+from ._validation import InvalidParameterError, check_scalar
 
 __all__ = ["History", "train", "evaluate", "predict", "as_tensor"]
 
@@ -64,7 +64,7 @@ def _check_pair(x, y, name: str, labels: bool = False):
     x, y = as_tensor(x), as_tensor(y)
     if x.ndim == 0 or y.ndim == 0 or x.shape[0] != y.shape[0] or (labels and y.ndim != 1):
         want = "(n,)" if labels else "(n, ...)"
-        raise ValueError(
+        raise InvalidParameterError(
             f"{name} must be a pair (x, y) with x of shape (n, ...) and y of shape {want}; "
             f"got x {tuple(x.shape)} and y {tuple(y.shape)}."
         )
@@ -155,17 +155,17 @@ def train(
     from tqdm.auto import tqdm
 
     if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"train() needs a torch.nn.Module as model, got {type(model).__name__}.")
-    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
-        raise ValueError(f"The 'epochs' argument must be a positive integer. Got {epochs!r}.")
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(
-            f"The 'batch_size' argument must be a positive integer. Got {batch_size!r}."
+        raise InvalidParameterError(
+            f"train() needs a torch.nn.Module as model, got {type(model).__name__}."
         )
+    epochs = check_scalar(epochs, "epochs", int, low=1)
+    batch_size = check_scalar(batch_size, "batch_size", int, low=1)
     dev = _model_device(model)
     if isinstance(data, tuple):
         if len(data) != 2:
-            raise ValueError("data must be a pair (x, y) or an iterable of (x, y) batches.")
+            raise InvalidParameterError(
+                "data must be a pair (x, y) or an iterable of (x, y) batches."
+            )
         x, y = _check_pair(*data, "data")
         dtype = _param_dtype(model)
         data = tuple(t.to(dev, dtype=dtype if t.is_floating_point() else None) for t in (x, y))
@@ -175,7 +175,9 @@ def train(
     if val is not None:
         val = _check_pair(*val, "val", labels=True)
     if optimizer is None:
-        optimizer = torch.optim.Adam(model.parameters(), lr=check_positive("lr", lr))
+        optimizer = torch.optim.Adam(
+            model.parameters(), lr=check_scalar(lr, "lr", float, low=0, closed="neither")
+        )
     loss_fn = loss_fn or torch.nn.functional.cross_entropy
     generator = torch.Generator().manual_seed(seed)
 
@@ -238,6 +240,6 @@ def evaluate(model, x, y, batch_size: int = 512) -> float:
     """Accuracy of ``argmax model(x)`` against integer labels ``y``: mean of [pred_i = y_i]."""
     x, y = _check_pair(x, y, "(x, y)", labels=True)
     if x.shape[0] == 0:
-        raise ValueError("evaluate() needs at least one example.")
+        raise InvalidParameterError("evaluate() needs at least one example.")
     pred = predict(model, x, batch_size).argmax(dim=1)
     return float((pred == y.to(pred.device)).float().mean())

@@ -6,13 +6,15 @@ text says about a figure is what the reader sees when they run it.
 
 from __future__ import annotations
 
-import numbers
 import os
 import random
 import sys
+import warnings
 from typing import Any
 
 import numpy as np
+
+from ._validation import check_option, check_scalar
 
 __all__ = [
     "device",
@@ -39,8 +41,8 @@ def device(prefer: str | None = None):
     """
     import torch
 
-    if prefer not in (None, "cpu", "cuda"):
-        raise ValueError(f"The 'prefer' argument must be None, 'cpu' or 'cuda'. Got {prefer!r}.")
+    if prefer is not None:
+        check_option(prefer, "prefer", ("cpu", "cuda"))
     if prefer == "cpu":
         return torch.device("cpu")
     if torch.cuda.is_available():
@@ -59,9 +61,7 @@ def seed_everything(seed: int = 0) -> np.random.Generator:
     >>> float(rng.random()) == float(seed_everything(0).random())
     True
     """
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"The 'seed' argument must be a non-negative integer. Got {seed!r}.")
-    seed = int(seed)
+    seed = check_scalar(seed, "seed", int, low=0)
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002 - seeds legacy global-state code too
@@ -80,35 +80,28 @@ def is_torch(x: Any) -> bool:
     return torch is not None and isinstance(x, torch.Tensor)
 
 
+def _deprecated_check(old: str) -> None:
+    warnings.warn(
+        f"dlcourse.utils.{old} is deprecated and will be removed in the next release; "
+        "the package validates its arguments with dlcourse._validation.check_scalar.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
 def check_int(name: str, value: Any, low: int) -> int:
-    """Validate an integer argument (Python or NumPy, not bool) ``>= low``; return it as int."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-        raise ValueError(f"The '{name}' argument must be an integer >= {low}. Got {value!r}.")
-    return int(value)
+    """Deprecated: an integer argument (Python or NumPy, not bool) ``>= low``, as int."""
+    _deprecated_check("check_int")
+    return check_scalar(value, name, int, low=low)
 
 
 def check_positive(name: str, value, *, strict: bool = True) -> float:
-    """Validate a positive (or non-negative) real argument; return it as float."""
-    rule = "> 0" if strict else ">= 0"
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"The '{name}' argument must be a real number {rule}. Got {value!r}."
-        ) from None
-    if not np.isfinite(v) or (v <= 0 if strict else v < 0):
-        raise ValueError(f"The '{name}' argument must be a real number {rule}. Got {value!r}.")
-    return v
+    """Deprecated: a positive (or, ``strict=False``, non-negative) real argument, as float."""
+    _deprecated_check("check_positive")
+    return check_scalar(value, name, float, low=0, closed="neither" if strict else "both")
 
 
 def check_in_range(name: str, value, low: float, high: float) -> float:
-    """Validate a real argument in the half-open interval [low, high); return it as float."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"The '{name}' argument must be a real number in [{low}, {high}). Got {value!r}."
-        ) from None
-    if not (low <= v < high):
-        raise ValueError(f"The '{name}' argument must be in [{low}, {high}). Got {value!r}.")
-    return v
+    """Deprecated: a real argument in the half-open interval [low, high), as float."""
+    _deprecated_check("check_in_range")
+    return check_scalar(value, name, float, low=low, high=high, closed="left")

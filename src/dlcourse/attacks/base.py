@@ -19,13 +19,56 @@ A subclass implements ``forward(x, y)`` on a checked batch and uses ``self.model
 
 from __future__ import annotations
 
+import math
+import numbers
 from contextlib import contextmanager
 
 import numpy as np
 
-from ._checks import check_clamp, check_model
+from .._validation import InvalidParameterError, check_callable, invalid
 
 __all__ = ["Attack", "frozen_model"]
+
+
+def check_norm(value) -> str:
+    """Normalise the ``norm`` argument to ``"inf"`` or ``"2"``.
+
+    Accepted: ``"inf"``, ``"linf"``, ``float("inf")`` for the L-infinity ball;
+    ``"2"``, ``"l2"``, ``2`` for the Euclidean ball.
+    """
+    if isinstance(value, str):
+        key = value.lower()
+        if key in ("inf", "linf", "l_inf"):
+            return "inf"
+        if key in ("2", "l2"):
+            return "2"
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if math.isinf(value) and value > 0:
+            return "inf"
+        if value == 2:
+            return "2"
+    raise invalid("norm", "'inf' (or float('inf')) or '2' (or 2)", value)
+
+
+def check_clamp(value) -> tuple[float, float] | None:
+    """``None`` (no clamping) or a pair ``(low, high)`` of finite reals with low < high."""
+    if value is None:
+        return None
+    expected = "None or a pair (low, high) of finite numbers with low < high"
+    try:
+        low, high = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise invalid("clamp", expected, value) from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise invalid("clamp", expected, value)
+    return low, high
+
+
+def check_model(model):
+    """The model must be callable (a ``torch.nn.Module`` or a function of a batch)."""
+    return check_callable(
+        model, "model", "a torch.nn.Module (or a callable mapping a batch to logits)"
+    )
 
 
 @contextmanager
@@ -126,26 +169,26 @@ class Attack:
         if isinstance(x, np.ndarray):
             x = torch.from_numpy(x)
         if not isinstance(x, torch.Tensor):
-            raise TypeError(
+            raise InvalidParameterError(
                 f"The 'x' argument must be a torch tensor of shape (N, ...). "
                 f"Got {type(x).__name__}."
             )
         if not x.is_floating_point():
-            raise TypeError(
+            raise InvalidParameterError(
                 f"The 'x' argument must be a floating-point tensor (images in "
                 f"{list(self.clamp or ('-inf', 'inf'))}). Got dtype {x.dtype}."
             )
         if x.ndim < 2 or x.shape[0] == 0:
-            raise ValueError(
+            raise InvalidParameterError(
                 "The 'x' argument must be a non-empty batch of shape (N, ...) with at least "
                 f"2 dimensions (add a batch axis with x[None]). Got shape {tuple(x.shape)}."
             )
         if not bool(torch.isfinite(x).all()):
-            raise ValueError("The 'x' argument contains NaN or infinite values.")
+            raise InvalidParameterError("The 'x' argument contains NaN or infinite values.")
         if self.clamp is not None:
             low, high = float(x.min()), float(x.max())
             if low < self.clamp[0] or high > self.clamp[1]:
-                raise ValueError(
+                raise InvalidParameterError(
                     f"The 'x' argument must lie in the valid range {list(self.clamp)}; "
                     f"got values in [{low:.4g}, {high:.4g}]. Scale the images to "
                     f"{list(self.clamp)} or pass clamp=None."
@@ -157,7 +200,7 @@ class Attack:
 
         if y is None:
             if self.needs_labels:
-                raise ValueError(
+                raise InvalidParameterError(
                     f"{type(self).__name__} needs labels: call it as atk(x, y) with y of "
                     f"shape ({x.shape[0]},)."
                 )
@@ -165,18 +208,20 @@ class Attack:
         if isinstance(y, (np.ndarray, list, tuple)):
             y = torch.as_tensor(np.asarray(y))
         if not isinstance(y, torch.Tensor):
-            raise TypeError(
+            raise InvalidParameterError(
                 f"The 'y' argument must be a tensor of integer labels. Got {type(y).__name__}."
             )
         if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
-            raise TypeError(f"The 'y' argument must hold integer labels. Got dtype {y.dtype}.")
+            raise InvalidParameterError(
+                f"The 'y' argument must hold integer labels. Got dtype {y.dtype}."
+            )
         if y.ndim != 1 or y.shape[0] != x.shape[0]:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"The 'y' argument must have shape ({x.shape[0]},), one label per row of x. "
                 f"Got shape {tuple(y.shape)}."
             )
         if y.numel() and (int(y.min()) < 0 or int(y.max()) >= n_outputs):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"The 'y' argument must hold labels in [0, {n_outputs}) (the model has "
                 f"{n_outputs} outputs). Got values in [{int(y.min())}, {int(y.max())}]."
             )
@@ -193,7 +238,7 @@ class Attack:
             with torch.no_grad():
                 probe = self.model(xw[:1])
             if probe.ndim != 2:
-                raise ValueError(
+                raise InvalidParameterError(
                     f"The model must return logits of shape (N, K); it returned shape "
                     f"{tuple(probe.shape)} for one example."
                 )

@@ -31,8 +31,7 @@ of :func:`~dlcourse.attacks.linear_min_norm_l2`.
 
 from __future__ import annotations
 
-from ..utils import check_int
-from ._checks import check_eps, check_steps
+from .._validation import check_scalar
 from .base import Attack
 
 __all__ = ["DeepFool", "deepfool"]
@@ -74,9 +73,9 @@ class DeepFool(Attack):
         clamp=(0.0, 1.0),
     ):
         super().__init__(model, clamp=clamp)
-        self.num_classes = check_int("num_classes", num_classes, 2)
-        self.overshoot = check_eps("overshoot", overshoot)
-        self.max_iter = check_steps("max_iter", max_iter)
+        self.num_classes = check_scalar(num_classes, "num_classes", int, low=2)
+        self.overshoot = check_scalar(overshoot, "overshoot", float, low=0)
+        self.max_iter = check_scalar(max_iter, "max_iter", int, low=1)
         self.n_iter = None
 
     def forward(self, x, y=None):

@@ -11,7 +11,7 @@ L(f(x), y_{target}))`.
 
 from __future__ import annotations
 
-from ._checks import check_eps
+from .._validation import check_scalar
 from .base import Attack
 
 __all__ = ["FGSM", "fgsm"]
@@ -39,7 +39,7 @@ class FGSM(Attack):
         self, model, eps: float = 0.1, *, targeted: bool = False, loss_fn=None, clamp=(0.0, 1.0)
     ):
         super().__init__(model, clamp=clamp)
-        self.eps = check_eps("eps", eps)
+        self.eps = check_scalar(eps, "eps", float, low=0)
         self.targeted = bool(targeted)
         if loss_fn is not None:
             self.loss_fn = loss_fn

@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import InvalidParameterError, check_scalar
 from ..trainer import as_tensor, predict
-from ..utils import check_int
-from ._checks import check_clamp, check_eps
+from .base import check_clamp
 
 __all__ = ["fourier_basis", "fourier_heatmap"]
 
 
 def _size_pair(size):
     if isinstance(size, (tuple, list)) and len(size) == 2:
-        return check_int("size", size[0], 1), check_int("size", size[1], 1)
-    n = check_int("size", size, 1)
+        return check_scalar(size[0], "size", int, low=1), check_scalar(size[1], "size", int, low=1)
+    n = check_scalar(size, "size", int, low=1)
     return n, n
 
 
@@ -54,10 +54,10 @@ def fourier_basis(size, u: int, v: int) -> np.ndarray:
     1.0
     """
     h, w = _size_pair(size)
-    u = check_int("u", u, 0)
-    v = check_int("v", v, 0)
+    u = check_scalar(u, "u", int, low=0)
+    v = check_scalar(v, "v", int, low=0)
     if u >= h or v >= w:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The frequency index (u, v) must satisfy 0 <= u < {h} and 0 <= v < {w}. "
             f"Got ({u}, {v})."
         )
@@ -109,20 +109,22 @@ def fourier_heatmap(
     """
     import torch
 
-    eps = check_eps("eps", eps)
-    stride = check_int("stride", stride, 1)
-    batch_size = check_int("batch_size", batch_size, 1)
+    eps = check_scalar(eps, "eps", float, low=0)
+    stride = check_scalar(stride, "stride", int, low=1)
+    batch_size = check_scalar(batch_size, "batch_size", int, low=1)
     clamp = check_clamp(clamp)
     x, y = as_tensor(x), as_tensor(y)
     if x.ndim not in (3, 4) or y.ndim != 1 or x.shape[0] != y.shape[0] or x.shape[0] == 0:
-        raise ValueError(
+        raise InvalidParameterError(
             "fourier_heatmap needs images x of shape (N, C, H, W) or (N, H, W) and labels y "
             f"of shape (N,); got x {tuple(x.shape)} and y {tuple(y.shape)}."
         )
     if not x.is_floating_point():
-        raise TypeError(f"The 'x' argument must be a floating-point tensor. Got {x.dtype}.")
+        raise InvalidParameterError(
+            f"The 'x' argument must be a floating-point tensor. Got {x.dtype}."
+        )
     h, w = x.shape[-2:]
-    gen = torch.Generator().manual_seed(check_int("seed", seed, 0))
+    gen = torch.Generator().manual_seed(check_scalar(seed, "seed", int, low=0))
     signs = (torch.randint(0, 2, (x.shape[0],), generator=gen) * 2 - 1).to(x.dtype)
     signs = signs.reshape(-1, *([1] * (x.ndim - 1)))
     y = y.long()

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import InvalidParameterError, check_scalar
 from ..utils import is_torch
-from ._checks import check_eps
 
 __all__ = ["linear_min_norm_l2", "linear_min_norm_linf", "linear_max_linf", "linear_scores"]
 
@@ -49,7 +49,7 @@ def _to_torch(w, b, x0):
             try:
                 a = torch.as_tensor(np.asarray(a, dtype=np.float64))
             except (TypeError, ValueError):
-                raise TypeError(
+                raise InvalidParameterError(
                     f"The '{name}' argument must be an array or tensor of real numbers. "
                     f"Got {type(a).__name__}."
                 ) from None
@@ -63,37 +63,39 @@ def _prepare(w, b, x0):
 
     w, b, x0, any_torch = _to_torch(w, b, x0)
     if w.ndim not in (1, 2) or w.shape[-1] == 0:
-        raise ValueError(
+        raise InvalidParameterError(
             "The 'w' argument must be a weight vector of shape (d,) (two classes) or a matrix "
             f"of shape (K, d) (K classes). Got shape {tuple(w.shape)}."
         )
     d = w.shape[-1]
     if x0.ndim not in (1, 2) or x0.shape[-1] != d:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'x0' argument must have shape ({d},) or (n, {d}) to match w of shape "
             f"{tuple(w.shape)}. Got shape {tuple(x0.shape)}."
         )
     if w.ndim == 1:
         if b.numel() != 1:
-            raise ValueError(
+            raise InvalidParameterError(
                 "The 'b' argument must be a scalar for a weight vector w of shape (d,). "
                 f"Got shape {tuple(b.shape)}."
             )
         b = b.reshape(1)
         if not bool((w != 0).any()):
-            raise ValueError("The 'w' argument must not be all zeros: there is no boundary.")
+            raise InvalidParameterError(
+                "The 'w' argument must not be all zeros: there is no boundary."
+            )
     else:
         if w.shape[0] < 2:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"The 'w' argument of shape (K, d) needs K >= 2 classes. Got K = {w.shape[0]}."
             )
         if b.shape != (w.shape[0],):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"The 'b' argument must have shape ({w.shape[0]},), one bias per class. "
                 f"Got shape {tuple(b.shape)}."
             )
     if not all(bool(torch.isfinite(a).all()) for a in (w, b, x0)):
-        raise ValueError("The arguments w, b and x0 must contain only finite numbers.")
+        raise InvalidParameterError("The arguments w, b and x0 must contain only finite numbers.")
     single = x0.ndim == 1
     x = x0.reshape(1, d) if single else x0
     return w, b, x, single, any_torch
@@ -109,7 +111,7 @@ def _min_norm(w, b, x0, q: int, overshoot: float):
     """Shared body of the two min-norm attacks; ``q`` is the dual norm (2 or 1)."""
     import torch
 
-    overshoot = check_eps("overshoot", overshoot)
+    overshoot = check_scalar(overshoot, "overshoot", float, low=0)
     w, b, x, single, any_torch = _prepare(w, b, x0)
     if w.ndim == 1:
         f = x @ w + b  # (n,)
@@ -127,7 +129,7 @@ def _min_norm(w, b, x0, q: int, overshoot: float):
         dist = torch.where(norms > 0, gap.abs() / norms.clamp_min(1e-300), torch.inf)
         dist.scatter_(1, k[:, None], torch.inf)  # j != k
         if not bool(torch.isfinite(dist.min(dim=1).values).all()):
-            raise ValueError(
+            raise InvalidParameterError(
                 "Some rows of x0 have no reachable boundary: every other class has the same "
                 "weight vector as the predicted one (w_j == w_k)."
             )
@@ -223,10 +225,10 @@ def linear_max_linf(w, b, x0, eps: float):
     """
     import torch
 
-    eps = check_eps("eps", eps)
+    eps = check_scalar(eps, "eps", float, low=0)
     w_, b_, x, single, any_torch = _prepare(w, b, x0)
     if w_.ndim != 1:
-        raise ValueError(
+        raise InvalidParameterError(
             "linear_max_linf is the two-class attack: 'w' must have shape (d,). Got shape "
             f"{tuple(w_.shape)}; for K classes use fgsm on the linear model."
         )

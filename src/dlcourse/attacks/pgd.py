@@ -16,9 +16,8 @@ are target labels and the loss is descended.
 
 from __future__ import annotations
 
-from ..utils import check_int, check_positive
-from ._checks import check_eps, check_norm, check_steps
-from .base import Attack
+from .._validation import check_scalar
+from .base import Attack, check_norm
 
 __all__ = ["PGD", "pgd"]
 
@@ -72,13 +71,13 @@ class PGD(Attack):
         generator=None,
     ):
         super().__init__(model, clamp=clamp)
-        self.eps = check_eps("eps", eps)
-        self.alpha = check_positive("alpha", alpha)
-        self.steps = check_steps("steps", steps)
+        self.eps = check_scalar(eps, "eps", float, low=0)
+        self.alpha = check_scalar(alpha, "alpha", float, low=0, closed="neither")
+        self.steps = check_scalar(steps, "steps", int, low=1)
         self.random_start = bool(random_start)
         self.norm = check_norm(norm)
         self.targeted = bool(targeted)
-        self.seed = None if seed is None else check_int("seed", seed, 0)
+        self.seed = None if seed is None else check_scalar(seed, "seed", int, low=0)
         self._generator = generator
         if loss_fn is not None:
             self.loss_fn = loss_fn

@@ -16,8 +16,8 @@
 
 from __future__ import annotations
 
+from .._validation import InvalidParameterError, check_scalar, invalid
 from ..trainer import History, as_tensor, predict, train
-from ..utils import check_int
 from .base import Attack
 
 __all__ = ["robust_accuracy", "attack_success_rate", "adversarial_training"]
@@ -26,18 +26,20 @@ __all__ = ["robust_accuracy", "attack_success_rate", "adversarial_training"]
 def _check_xy(x, y):
     x, y = as_tensor(x), as_tensor(y)
     if x.ndim < 2 or y.ndim != 1 or x.shape[0] != y.shape[0] or x.shape[0] == 0:
-        raise ValueError(
+        raise InvalidParameterError(
             "x must be a non-empty batch (N, ...) and y labels of shape (N,); got x "
             f"{tuple(x.shape)} and y {tuple(y.shape)}."
         )
     if y.is_floating_point():
-        raise TypeError(f"The 'y' argument must hold integer labels. Got dtype {y.dtype}.")
+        raise InvalidParameterError(
+            f"The 'y' argument must hold integer labels. Got dtype {y.dtype}."
+        )
     return x, y
 
 
 def _check_attack(attack):
     if attack is not None and not callable(attack):
-        raise TypeError(
+        raise InvalidParameterError(
             "The 'attack' argument must be an Attack (e.g. PGD(model, eps=0.1)), a callable "
             f"(x, y) -> x_adv, or None. Got {type(attack).__name__}."
         )
@@ -67,7 +69,7 @@ def robust_accuracy(model, x, y, attack=None, *, batch_size: int = 500) -> float
 
     x, y = _check_xy(x, y)
     attack = _check_attack(attack)
-    batch_size = check_int("batch_size", batch_size, 1)
+    batch_size = check_scalar(batch_size, "batch_size", int, low=1)
     correct = 0
     for start in range(0, x.shape[0], batch_size):
         xb, yb = x[start : start + batch_size], y[start : start + batch_size]
@@ -103,7 +105,7 @@ def attack_success_rate(
     x, y = _check_xy(x, y)
     x_adv = as_tensor(x_adv)
     if tuple(x_adv.shape) != tuple(x.shape):
-        raise ValueError(
+        raise InvalidParameterError(
             f"x_adv must have the shape of x {tuple(x.shape)}. Got {tuple(x_adv.shape)}."
         )
     pred = predict(model, x_adv).argmax(dim=1)
@@ -111,10 +113,14 @@ def attack_success_rate(
     hit = pred == y if targeted else pred != y
     if only_correct:
         if targeted:
-            raise ValueError("only_correct applies to untargeted attacks (targeted=False).")
+            raise InvalidParameterError(
+                "only_correct applies to untargeted attacks (targeted=False)."
+            )
         mask = predict(model, x).argmax(dim=1) == y
         if not bool(mask.any()):
-            raise ValueError("only_correct=True but the model gets no clean example right.")
+            raise InvalidParameterError(
+                "only_correct=True but the model gets no clean example right."
+            )
         hit = hit[mask]
     return float(hit.float().mean())
 
@@ -166,37 +172,37 @@ def adversarial_training(
     import torch
 
     if attack is None or not callable(attack):
-        raise TypeError(
+        raise InvalidParameterError(
             "The 'attack' argument must be an Attack built on this model (e.g. "
             f"FGSM(model, eps=0.2)) or a callable (x, y) -> x_adv. Got {type(attack).__name__}."
         )
     if isinstance(attack, Attack) and attack.model is not model:
-        raise ValueError(
+        raise InvalidParameterError(
             "The 'attack' was built on a different model: adversarial training needs attacks "
             "against the model being trained, e.g. FGSM(model, eps=0.2) with this model."
         )
     try:
         mix = float(mix)
     except (TypeError, ValueError):
-        raise TypeError(f"The 'mix' argument must be a number in [0, 1]. Got {mix!r}.") from None
+        raise invalid("mix", "a number in [0, 1]", mix) from None
     if not 0.0 <= mix <= 1.0:
-        raise ValueError(f"The 'mix' argument must be in [0, 1]. Got {mix!r}.")
+        raise invalid("mix", "in [0, 1]", mix)
     if isinstance(optimizer, str):
         if optimizer.lower() == "adam":
             optimizer = None  # train's default: Adam with learning rate lr
         elif optimizer.lower() == "sgd":
             optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
         else:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"The 'optimizer' argument must be 'adam', 'sgd' or a torch optimizer. "
                 f"Got {optimizer!r}."
             )
     elif not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(
+        raise InvalidParameterError(
             "The 'optimizer' argument must be 'adam', 'sgd' or a torch.optim.Optimizer. "
             f"Got {type(optimizer).__name__}."
         )
-    seed = 0 if seed is None else check_int("seed", seed, 0)
+    seed = 0 if seed is None else check_scalar(seed, "seed", int, low=0)
 
     def mix_in_attacks(model_, xb, yb):
         n_adv = int(round(mix * xb.shape[0]))

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import InvalidParameterError
 from .tensor import Context, Function, Tensor, as_tensor
 
 __all__ = ["softmax", "log_softmax", "cross_entropy", "mse_loss", "Softmax", "LogSoftmax"]
@@ -92,9 +93,9 @@ class CrossEntropy(Function):
 
 def _check_axis(name: str, x: Tensor, axis: Any) -> int:
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
-        raise TypeError(f"{name}: the 'axis' argument must be an int. Got {axis!r}.")
+        raise InvalidParameterError(f"{name}: the 'axis' argument must be an int. Got {axis!r}.")
     if not -x.ndim <= axis < x.ndim:
-        raise ValueError(
+        raise InvalidParameterError(
             f"{name}: the 'axis' argument must be in [{-x.ndim}, {x.ndim}) for a tensor of "
             f"shape {x.shape}. Got {axis}."
         )
@@ -171,30 +172,30 @@ def cross_entropy(logits: Any, targets: Any) -> Tensor:
     """
     logits = as_tensor(logits)
     if logits.ndim != 2:
-        raise ValueError(
+        raise InvalidParameterError(
             f"cross_entropy: logits must have shape (N, K) (one row of K class scores per "
             f"sample). Got shape {logits.shape}."
         )
     if isinstance(targets, Tensor):
-        raise TypeError(
+        raise InvalidParameterError(
             "cross_entropy: targets must be integer class indices, not a Tensor (tensors hold "
             "floats). Pass a NumPy integer array, e.g. np.array([0, 2, 1])."
         )
     t = np.asarray(targets)
     n, k = logits.shape
     if t.dtype.kind not in "iu":
-        raise TypeError(
+        raise InvalidParameterError(
             f"cross_entropy: targets must be integer class indices (dtype int), got dtype "
             f"{t.dtype}. Convert labels with targets.astype(int) (one-hot rows are not accepted)."
         )
     if t.shape != (n,):
-        raise ValueError(
+        raise InvalidParameterError(
             f"cross_entropy: targets must have shape (N,) = ({n},), one class index per row "
             f"of logits {logits.shape}. Got shape {t.shape}."
         )
     if n and (t.min() < 0 or t.max() >= k):
         bad = t[(t < 0) | (t >= k)][0]
-        raise ValueError(
+        raise InvalidParameterError(
             f"cross_entropy: targets must be class indices in [0, {k}) for {k} classes. Got {bad}."
         )
     return CrossEntropy.apply(logits, targets=t)
@@ -222,7 +223,7 @@ def mse_loss(prediction: Any, target: Any) -> Tensor:
     if not isinstance(target, Tensor):
         target = Tensor(target, dtype=prediction.dtype)
     if prediction.shape != target.shape:
-        raise ValueError(
+        raise InvalidParameterError(
             f"mse_loss: prediction has shape {prediction.shape} but target has shape "
             f"{target.shape}; they must be equal (reshape one of them)."
         )

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import InvalidParameterError
 from .tensor import Tensor, no_grad
 
 __all__ = ["gradcheck", "numerical_grad"]
@@ -30,7 +31,7 @@ __all__ = ["gradcheck", "numerical_grad"]
 def _check_inputs(tensors: tuple) -> None:
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
-            raise TypeError(
+            raise InvalidParameterError(
                 f"gradcheck: input {i} must be a Tensor, got {type(t).__name__}. Wrap it with "
                 "Tensor(x, requires_grad=True)."
             )
@@ -39,7 +40,9 @@ def _check_inputs(tensors: tuple) -> None:
 def _scalar(name: str, out: Any) -> float:
     if not isinstance(out, Tensor) or out.size != 1:
         shape = out.shape if isinstance(out, Tensor) else type(out).__name__
-        raise ValueError(f"{name}: f must return a one-element Tensor (a scalar). Got {shape}.")
+        raise InvalidParameterError(
+            f"{name}: f must return a one-element Tensor (a scalar). Got {shape}."
+        )
     return out.item()
 
 
@@ -125,7 +128,7 @@ def gradcheck(
     _check_inputs(tensors)
     checked = [i for i, t in enumerate(tensors) if t.requires_grad]
     if not checked:
-        raise ValueError(
+        raise InvalidParameterError(
             "gradcheck: no input has requires_grad=True, so there is nothing to check."
         )
     saved = [(t.data, t.grad) for t in tensors]

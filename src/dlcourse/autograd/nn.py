@@ -17,16 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from ..utils import check_positive
+from .._validation import InvalidParameterError, check_scalar, invalid
 from .tensor import Tensor
 
 __all__ = ["Module", "Linear", "ReLU", "Tanh", "Sequential", "MLP"]
-
-
-def _check_count(name: str, value: Any) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"The '{name}' argument must be a positive integer. Got {value!r}.")
-    return int(check_positive(name, value))
 
 
 def _generator(rng: np.random.Generator | int | None) -> np.random.Generator:
@@ -34,9 +28,7 @@ def _generator(rng: np.random.Generator | int | None) -> np.random.Generator:
         return np.random.default_rng(rng)
     if isinstance(rng, np.random.Generator):
         return rng
-    raise TypeError(
-        f"The 'rng' argument must be a numpy.random.Generator, an int seed or None. Got {rng!r}."
-    )
+    raise invalid("rng", "a numpy.random.Generator, an int seed or None", rng)
 
 
 class Module:
@@ -114,8 +106,8 @@ class Linear(Module):
         init: str = "he",
         dtype: Any = np.float64,
     ) -> None:
-        n_in = _check_count("in_features", in_features)
-        n_out = _check_count("out_features", out_features)
+        n_in = check_scalar(in_features, "in_features", int, low=1)
+        n_out = check_scalar(out_features, "out_features", int, low=1)
         rng = _generator(rng)
         if init == "he":
             w = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_out, n_in))
@@ -123,7 +115,7 @@ class Linear(Module):
             a = np.sqrt(6.0 / (n_in + n_out))
             w = rng.uniform(-a, a, size=(n_out, n_in))
         else:
-            raise ValueError(f"The 'init' argument must be 'he' or 'glorot'. Got {init!r}.")
+            raise invalid("init", "'he' or 'glorot'", init)
         self.in_features, self.out_features = n_in, n_out
         self.weight = Tensor(w, requires_grad=True, dtype=dtype)
         self.bias = Tensor(np.zeros(n_out), requires_grad=True, dtype=dtype) if bias else None
@@ -162,7 +154,9 @@ class Sequential(Module):
     def __init__(self, *layers: Module) -> None:
         for i, layer in enumerate(layers):
             if not isinstance(layer, Module):
-                raise TypeError(f"Sequential: layer {i} is not a Module. Got {layer!r}.")
+                raise InvalidParameterError(
+                    f"Sequential: layer {i} is not a Module. Got {layer!r}."
+                )
         self.layers = list(layers)
 
     def forward(self, x: Any) -> Tensor:
@@ -210,7 +204,7 @@ class MLP(Sequential):
     ) -> None:
         sizes = list(sizes)
         if len(sizes) < 2:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"MLP: 'sizes' needs at least two widths (input and output). Got {sizes}."
             )
         rng = _generator(rng)

@@ -46,7 +46,8 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Context, Function, Tensor, unbroadcast
+from .._validation import InvalidParameterError
+from .function import Context, Function, Node, unbroadcast
 
 __all__ = [
     "Add",
@@ -198,13 +199,13 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if a.ndim == 0 or b.ndim == 0:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"matmul: both operands need at least one dimension, got shapes {a.shape} and "
                 f"{b.shape}; use * to multiply by a scalar."
             )
         inner_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
         if a.shape[-1] != inner_b:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"matmul: cannot multiply {a.shape} by {b.shape}: inner dimensions "
                 f"{a.shape[-1]} and {inner_b} differ."
             )
@@ -212,7 +213,7 @@ class MatMul(Function):
         try:
             return a @ b
         except ValueError:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"matmul: cannot multiply {a.shape} by {b.shape}: the batch dimensions "
                 f"{a.shape[:-2]} and {b.shape[:-2]} cannot be broadcast together."
             ) from None
@@ -373,7 +374,9 @@ class Cast(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
         if dtype.kind != "f":
-            raise TypeError(f"astype: tensors hold floating-point numbers only. Got {dtype}.")
+            raise InvalidParameterError(
+                f"astype: tensors hold floating-point numbers only. Got {dtype}."
+            )
         ctx.dtype = x.dtype
         return x.astype(dtype)
 
@@ -458,7 +461,7 @@ class Reshape(Function):
         try:
             return x.reshape(shape)
         except ValueError:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} entries) "
                 f"into shape {tuple(shape)}."
             ) from None
@@ -520,7 +523,7 @@ def _plain_index(index: Any) -> Any:
     """Replace tensors inside an index by integer arrays."""
 
     def plain(part: Any) -> Any:
-        if isinstance(part, Tensor):
+        if isinstance(part, Node):  # a Tensor
             return part.data.astype(np.intp)
         return part
 

@@ -27,16 +27,16 @@ import numbers
 import numpy as np
 import torch
 
-from ._checks import as_array_or_tensor, as_pair
+from .._validation import InvalidParameterError, as_array_or_tensor, check_pair
 from .im2col import output_size
 
 __all__ = ["conv1d_circular", "conv2d_circular", "circulant", "circulant2d", "conv_matrix"]
 
 
 def _check_array(name: str, value, ndim: int):
-    value = as_array_or_tensor(name, value)
+    value = as_array_or_tensor(value, name)
     if value.ndim != ndim:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The '{name}' argument must be {ndim}-D. Got shape {tuple(value.shape)} "
             f"({value.ndim}-D)."
         )
@@ -49,7 +49,9 @@ def _check_size(name: str, value) -> int:
         or isinstance(value, bool)
         or value < 1
     ):
-        raise ValueError(f"The '{name}' argument must be a positive integer. Got {value!r}.")
+        raise InvalidParameterError(
+            f"The '{name}' argument must be a positive integer. Got {value!r}."
+        )
     return int(value)
 
 
@@ -86,11 +88,15 @@ def conv1d_circular(x, w):
     if not isinstance(x, (np.ndarray, torch.Tensor)):
         x = np.asarray(x, dtype=float)
     if x.ndim < 1:
-        raise ValueError("The 'x' argument must have at least one dimension (the signal).")
+        raise InvalidParameterError(
+            "The 'x' argument must have at least one dimension (the signal)."
+        )
     w = _check_array("w", w, 1)
     n, k = x.shape[-1], w.shape[0]
     if k > n:
-        raise ValueError(f"The filter w (length {k}) is longer than the signal x (length {n}).")
+        raise InvalidParameterError(
+            f"The filter w (length {k}) is longer than the signal x (length {n})."
+        )
     if isinstance(x, torch.Tensor) and not isinstance(w, torch.Tensor):
         w = torch.as_tensor(w, dtype=x.dtype, device=x.device)
     out = 0
@@ -121,11 +127,15 @@ def conv2d_circular(x, w):
     if not isinstance(x, (np.ndarray, torch.Tensor)):
         x = np.asarray(x, dtype=float)
     if x.ndim < 2:
-        raise ValueError(f"The 'x' argument must have at least 2 dimensions. Got {x.ndim}.")
+        raise InvalidParameterError(
+            f"The 'x' argument must have at least 2 dimensions. Got {x.ndim}."
+        )
     w = _check_array("w", w, 2)
     (h, wd), (kh, kw) = x.shape[-2:], w.shape
     if kh > h or kw > wd:
-        raise ValueError(f"The filter w {tuple(w.shape)} is larger than the image {(h, wd)}.")
+        raise InvalidParameterError(
+            f"The filter w {tuple(w.shape)} is larger than the image {(h, wd)}."
+        )
     if isinstance(x, torch.Tensor) and not isinstance(w, torch.Tensor):
         w = torch.as_tensor(w, dtype=x.dtype, device=x.device)
     out = 0
@@ -164,7 +174,9 @@ def circulant(w, n: int):
     n = _check_size("n", n)
     k = w.shape[0]
     if k > n:
-        raise ValueError(f"The filter w (length {k}) is longer than the signal length n = {n}.")
+        raise InvalidParameterError(
+            f"The filter w (length {k}) is longer than the signal length n = {n}."
+        )
     first_row = _zeros_like(w, (n,))
     first_row[:k] = w  # row 0: w followed by zeros
     idx = (np.arange(n)[None, :] - np.arange(n)[:, None]) % n  # C[i, j] = row0[(j - i) mod n]
@@ -196,10 +208,12 @@ def circulant2d(w, shape):
     (9, 9)
     """
     w = _check_array("w", w, 2)
-    h, wd = as_pair("shape", tuple(shape), 1)
+    h, wd = check_pair(tuple(shape), "shape", low=1)
     kh, kw = w.shape
     if kh > h or kw > wd:
-        raise ValueError(f"The filter w {tuple(w.shape)} is larger than the image shape {(h, wd)}.")
+        raise InvalidParameterError(
+            f"The filter w {tuple(w.shape)} is larger than the image shape {(h, wd)}."
+        )
     m = _zeros_like(w, (h * wd, h * wd))
     for p in range(kh):
         block = circulant(w[p], wd)
@@ -241,9 +255,9 @@ def conv_matrix(w, input_shape, stride=1, padding=0):
            [0., 1., 2.]])
     """
     w = _check_array("w", w, 2)
-    h, wd = as_pair("input_shape", tuple(input_shape), 1)
-    sh, sw = as_pair("stride", stride, 1)
-    ph, pw = as_pair("padding", padding, 0)
+    h, wd = check_pair(tuple(input_shape), "input_shape", low=1)
+    sh, sw = check_pair(stride, "stride", low=1)
+    ph, pw = check_pair(padding, "padding", low=0)
     kh, kw = w.shape
     ho, wo = output_size((h, wd), (kh, kw), (sh, sw), (ph, pw))
     # every (output position, filter offset) pair and the input pixel it touches

@@ -25,7 +25,14 @@ import math
 
 import torch
 
-from ._checks import as_pair, as_tensor, check_image_batch
+from .._validation import (
+    InvalidParameterError,
+    as_image_batch,
+    as_tensor,
+    check_option,
+    check_pair,
+    check_scalar,
+)
 from .im2col import _unfold_columns, output_size, pad2d
 
 __all__ = ["conv2d", "conv2d_direct", "Conv2d"]
@@ -33,44 +40,44 @@ __all__ = ["conv2d", "conv2d_direct", "Conv2d"]
 
 def _check_conv_args(x, w, b, stride, padding, padding_mode):
     """Validate and normalise the arguments of conv2d / conv2d_direct."""
-    x = as_tensor("x", x)
-    w = as_tensor("w", w, like=x)
-    x4, unbatched = check_image_batch("x", x)
+    x = as_tensor(x, "x")
+    w = as_tensor(w, "w", like=x)
+    x4, unbatched = as_image_batch(x, "x")
     if w.ndim != 4:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'w' argument must be a 4-D tensor of filters (out_channels, in_channels, kh, "
             f"kw). Got shape {tuple(w.shape)} ({w.ndim}-D)."
         )
     if x4.shape[1] != w.shape[1]:
-        raise ValueError(
+        raise InvalidParameterError(
             f"Channel mismatch: x has {x4.shape[1]} channels (shape {tuple(x.shape)}) but the "
             f"filters w expect {w.shape[1]} input channels (shape {tuple(w.shape)})."
         )
     if not (x4.is_floating_point() and w.is_floating_point()):
-        raise TypeError(
+        raise InvalidParameterError(
             f"conv2d needs floating-point x and w. Got x of dtype {x4.dtype} and w of dtype "
             f"{w.dtype}; convert with .float()."
         )
     if x4.dtype != w.dtype:
-        raise TypeError(
+        raise InvalidParameterError(
             f"x and w must have the same dtype. Got x {x4.dtype} and w {w.dtype}; convert one "
             "of them with .to(other.dtype)."
         )
     if x4.device != w.device:
-        raise ValueError(
+        raise InvalidParameterError(
             f"x and w must be on the same device. Got x on {x4.device}, w on {w.device}."
         )
     if b is not None:
-        b = as_tensor("b", b, like=x4)
+        b = as_tensor(b, "b", like=x4)
         if b.shape != (w.shape[0],):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"The bias 'b' must have shape (out_channels,) = ({w.shape[0]},). "
                 f"Got shape {tuple(b.shape)}."
             )
         if b.dtype != x4.dtype:
-            raise TypeError(f"b must have the dtype of x ({x4.dtype}). Got {b.dtype}.")
-    stride = as_pair("stride", stride, 1)
-    padding = as_pair("padding", padding, 0)
+            raise InvalidParameterError(f"b must have the dtype of x ({x4.dtype}). Got {b.dtype}.")
+    stride = check_pair(stride, "stride", low=1)
+    padding = check_pair(padding, "padding", low=0)
     out_hw = output_size(tuple(x4.shape[-2:]), tuple(w.shape[-2:]), stride, padding)
     xp = pad2d(x4, padding, mode=padding_mode)
     return x4, unbatched, w, b, stride, out_hw, xp
@@ -215,15 +222,12 @@ class Conv2d(torch.nn.Module):
         dtype=None,
     ):
         super().__init__()
-        self.in_channels = as_pair("in_channels", in_channels, 1)[0]
-        self.out_channels = as_pair("out_channels", out_channels, 1)[0]
-        self.kernel_size = as_pair("kernel_size", kernel_size, 1)
-        self.stride = as_pair("stride", stride, 1)
-        self.padding = as_pair("padding", padding, 0)
-        if padding_mode not in ("zeros", "circular"):
-            raise ValueError(
-                f"The 'padding_mode' argument must be 'zeros' or 'circular'. Got {padding_mode!r}."
-            )
+        self.in_channels = check_scalar(in_channels, "in_channels", int, low=1)
+        self.out_channels = check_scalar(out_channels, "out_channels", int, low=1)
+        self.kernel_size = check_pair(kernel_size, "kernel_size", low=1)
+        self.stride = check_pair(stride, "stride", low=1)
+        self.padding = check_pair(padding, "padding", low=0)
+        check_option(padding_mode, "padding_mode", ("zeros", "circular"))
         self.padding_mode = padding_mode
         factory = {"device": device, "dtype": dtype}
         self.weight = torch.nn.Parameter(

@@ -31,6 +31,8 @@ import numbers
 import numpy as np
 import torch
 
+from .._validation import InvalidParameterError, invalid
+
 __all__ = [
     "distance_transform",
     "distance_transform_quadratic",
@@ -54,7 +56,7 @@ def _as_numpy_input(x):
         try:
             arr = np.asarray(x, dtype=np.float64)
         except (TypeError, ValueError):
-            raise TypeError(
+            raise InvalidParameterError(
                 f"The 'x' argument must be an array of numbers. Got {type(x).__name__}."
             ) from None
 
@@ -62,12 +64,14 @@ def _as_numpy_input(x):
             return a
 
     if arr.ndim not in (1, 2) or arr.size == 0:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'x' argument must be a non-empty 1-D or 2-D array of scores. Got shape "
             f"{arr.shape}."
         )
     if np.isnan(arr).any() or np.isposinf(arr).any():
-        raise ValueError("The 'x' argument must not contain NaN or +inf (-inf marks 'forbidden').")
+        raise InvalidParameterError(
+            "The 'x' argument must not contain NaN or +inf (-inf marks 'forbidden')."
+        )
     return arr, back
 
 
@@ -104,7 +108,9 @@ def distance_transform(x, d, *, return_argmax: bool = False):
     """
     arr, back = _as_numpy_input(x)
     if not callable(d):
-        raise TypeError(f"The 'd' argument must be a callable cost d(r). Got {type(d).__name__}.")
+        raise InvalidParameterError(
+            f"The 'd' argument must be a callable cost d(r). Got {type(d).__name__}."
+        )
     shape = arr.shape
     flat = arr.ravel()
     n = flat.size
@@ -120,7 +126,7 @@ def distance_transform(x, d, *, return_argmax: bool = False):
         disp = [c[u, None] - c[None, :] for c in coords]  # u - q, shape (chunk, n)
         cost = np.broadcast_to(np.asarray(d(*disp), dtype=np.float64), disp[0].shape)
         if np.isnan(cost).any():
-            raise ValueError("The cost d returned NaN for some displacement.")
+            raise InvalidParameterError("The cost d returned NaN for some displacement.")
         scores = flat[None, :] - cost
         arg[u] = scores.argmax(axis=1)
         best[u] = np.take_along_axis(scores, arg[u, None], axis=1)[:, 0]
@@ -140,14 +146,14 @@ def _check_coefficients(a, b, ndim: int):
             isinstance(t, (numbers.Real, np.floating, np.integer)) and not isinstance(t, bool)
             for t in vals
         ):
-            raise TypeError(
+            raise InvalidParameterError(
                 f"The '{name}' argument must be a real number or {ndim} of them (one per axis). "
                 f"Got {v!r}."
             )
         vals = tuple(float(t) for t in vals)
         if not all(np.isfinite(vals)) or (positive and min(vals) <= 0):
             rule = "> 0 (the parabolas must open downwards)" if positive else "finite"
-            raise ValueError(f"The '{name}' argument must be {rule}. Got {v!r}.")
+            raise InvalidParameterError(f"The '{name}' argument must be {rule}. Got {v!r}.")
         return vals
 
     return pair("a", a, True), pair("b", b, False)
@@ -251,9 +257,9 @@ def box_cost(low: int, high: int):
     """
     for name, v in (("low", low), ("high", high)):
         if not isinstance(v, (numbers.Integral, np.integer)) or isinstance(v, bool):
-            raise TypeError(f"The '{name}' argument must be an int. Got {v!r}.")
+            raise InvalidParameterError(f"The '{name}' argument must be an int. Got {v!r}.")
     if low > high:
-        raise ValueError(f"box_cost needs low <= high. Got low={low}, high={high}.")
+        raise InvalidParameterError(f"box_cost needs low <= high. Got low={low}, high={high}.")
 
     def d(*r):
         inside = np.ones(np.broadcast(*r).shape, dtype=bool)
@@ -281,16 +287,16 @@ def max_pool_via_distance_transform(x, kernel_size: int, stride: int | None = No
     """
     arr, back = _as_numpy_input(x)
     if arr.ndim != 2:
-        raise ValueError(f"The 'x' argument must be 2-D (H, W). Got shape {arr.shape}.")
+        raise InvalidParameterError(f"The 'x' argument must be 2-D (H, W). Got shape {arr.shape}.")
     k = int(kernel_size) if isinstance(kernel_size, (numbers.Integral, np.integer)) else None
     if k is None or isinstance(kernel_size, bool) or k < 1:
-        raise ValueError(f"The 'kernel_size' argument must be a positive int. Got {kernel_size!r}.")
+        raise invalid("kernel_size", "a positive int", kernel_size)
     s = k if stride is None else stride
     if not isinstance(s, (numbers.Integral, np.integer)) or isinstance(s, bool) or s < 1:
-        raise ValueError(f"The 'stride' argument must be a positive int. Got {stride!r}.")
+        raise invalid("stride", "a positive int", stride)
     h, w = arr.shape
     if k > min(h, w):
-        raise ValueError(f"The kernel ({k}) is larger than the input {arr.shape}.")
+        raise InvalidParameterError(f"The kernel ({k}) is larger than the input {arr.shape}.")
     dt = distance_transform(arr, box_cost(-(k - 1), 0))
     ho, wo = (h - k) // s + 1, (w - k) // s + 1
     return back(np.ascontiguousarray(dt[: (ho - 1) * s + 1 : s, : (wo - 1) * s + 1 : s]))

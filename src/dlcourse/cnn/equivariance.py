@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 import torch
 
-from ._checks import as_array_or_tensor
+from .._validation import InvalidParameterError, as_array_or_tensor, invalid
 
 __all__ = [
     "translate",
@@ -43,9 +43,9 @@ def _is_int(v) -> bool:
 
 
 def _check_image_like(x, name: str = "x", min_ndim: int = 2):
-    x = as_array_or_tensor(name, x)
+    x = as_array_or_tensor(x, name)
     if x.ndim < min_ndim:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The '{name}' argument must have at least {min_ndim} dimensions. "
             f"Got shape {tuple(x.shape)}."
         )
@@ -83,9 +83,7 @@ def translate(x, shift, circular: bool = True):
         x = _check_image_like(x, min_ndim=2)
         shifts, axes = (int(shift[0]), int(shift[1])), (-2, -1)
     else:
-        raise TypeError(
-            f"The 'shift' argument must be an int or a pair of ints (dy, dx). Got {shift!r}."
-        )
+        raise invalid("shift", "an int or a pair of ints (dy, dx)", shift)
     is_torch = isinstance(x, torch.Tensor)
     out = torch.roll(x, shifts, dims=axes) if is_torch else np.roll(x, shifts, axis=axes)
     if circular:
@@ -111,7 +109,7 @@ def rotate90(x, k: int = 1):
     """
     x = _check_image_like(x)
     if not _is_int(k):
-        raise TypeError(f"The 'k' argument must be an int (number of quarter turns). Got {k!r}.")
+        raise invalid("k", "an int (number of quarter turns)", k)
     if isinstance(x, torch.Tensor):
         return torch.rot90(x, int(k), dims=(-2, -1))
     return np.rot90(x, int(k), axes=(-2, -1))
@@ -124,7 +122,7 @@ def translation_group(shape: Sequence[int]) -> list[Callable]:
     :func:`orbit_average`.
     """
     if len(shape) != 2 or not all(_is_int(s) and s >= 1 for s in shape):
-        raise ValueError(f"The 'shape' argument must be a pair of positive ints. Got {shape!r}.")
+        raise invalid("shape", "a pair of positive ints", shape)
     h, w = int(shape[0]), int(shape[1])
     return [_Shift((dy, dx)) for dy in range(h) for dx in range(w)]
 
@@ -162,7 +160,7 @@ def _to_numpy(value, what: str) -> np.ndarray:
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(
+        raise InvalidParameterError(
             f"{what} must be an array or a tensor. Got {type(value).__name__}."
         ) from None
 
@@ -217,11 +215,13 @@ def equivariance_error(
     """
     for name, fn in (("f", f), ("transform", transform)):
         if not callable(fn):
-            raise TypeError(f"The '{name}' argument must be callable. Got {type(fn).__name__}.")
+            raise InvalidParameterError(
+                f"The '{name}' argument must be callable. Got {type(fn).__name__}."
+            )
     if transform_out is None:
         transform_out = transform
     elif not callable(transform_out):
-        raise TypeError(
+        raise InvalidParameterError(
             "The 'transform_out' argument must be callable or None. "
             f"Got {type(transform_out).__name__}."
         )
@@ -229,7 +229,7 @@ def equivariance_error(
     f_tx = _to_numpy(_evaluate(f, transform(x)), "f(transform(x))")
     t_fx = _to_numpy(transform_out(fx), "transform_out(f(x))")
     if f_tx.shape != t_fx.shape:
-        raise ValueError(
+        raise InvalidParameterError(
             f"f(T x) has shape {f_tx.shape} but T' f(x) has shape {t_fx.shape}; pass a "
             "'transform_out' that acts on f's output."
         )
@@ -254,11 +254,13 @@ def invariance_error(f: Callable, transform: Callable, x) -> float:
     """
     for name, fn in (("f", f), ("transform", transform)):
         if not callable(fn):
-            raise TypeError(f"The '{name}' argument must be callable. Got {type(fn).__name__}.")
+            raise InvalidParameterError(
+                f"The '{name}' argument must be callable. Got {type(fn).__name__}."
+            )
     fx = _to_numpy(_evaluate(f, x), "f(x)")
     f_tx = _to_numpy(_evaluate(f, transform(x)), "f(transform(x))")
     if f_tx.shape != fx.shape:
-        raise ValueError(f"f(T x) has shape {f_tx.shape} but f(x) has shape {fx.shape}.")
+        raise InvalidParameterError(f"f(T x) has shape {f_tx.shape} but f(x) has shape {fx.shape}.")
     diff = float(np.linalg.norm(f_tx - fx))
     return _relative(diff, float(np.linalg.norm(fx)), float(np.linalg.norm(f_tx)))
 
@@ -281,14 +283,18 @@ def orbit_average(f: Callable, x, transforms: Iterable[Callable]):
     4.0
     """
     if not callable(f):
-        raise TypeError(f"The 'f' argument must be callable. Got {type(f).__name__}.")
+        raise InvalidParameterError(f"The 'f' argument must be callable. Got {type(f).__name__}.")
     transforms = list(transforms)
     if not transforms:
-        raise ValueError("The 'transforms' argument must contain at least one transform.")
+        raise InvalidParameterError(
+            "The 'transforms' argument must contain at least one transform."
+        )
     total = None
     for t in transforms:
         if not callable(t):
-            raise TypeError(f"Every transform must be callable. Got {type(t).__name__}.")
+            raise InvalidParameterError(
+                f"Every transform must be callable. Got {type(t).__name__}."
+            )
         y = f(t(x))
         total = y if total is None else total + y
     return total / len(transforms)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ._checks import as_pair, as_tensor, check_image_batch
+from .._validation import InvalidParameterError, as_image_batch, as_tensor, check_pair
 
 __all__ = ["output_size", "pad2d", "sliding_windows", "im2col", "col2im"]
 
@@ -58,12 +58,12 @@ def output_size(
     >>> output_size((5, 5), 3, stride=2, padding=1)
     (3, 3)
     """
-    h, w = as_pair("input_size", tuple(input_size), 1)
-    kh, kw = as_pair("kernel_size", kernel_size, 1)
-    sh, sw = as_pair("stride", stride, 1)
-    ph, pw = as_pair("padding", padding, 0)
+    h, w = check_pair(tuple(input_size), "input_size", low=1)
+    kh, kw = check_pair(kernel_size, "kernel_size", low=1)
+    sh, sw = check_pair(stride, "stride", low=1)
+    ph, pw = check_pair(padding, "padding", low=0)
     if kh > h + 2 * ph or kw > w + 2 * pw:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The kernel ({kh}, {kw}) is larger than the padded input ({h + 2 * ph}, "
             f"{w + 2 * pw}) = input ({h}, {w}) + 2 * padding ({ph}, {pw}); "
             "use a smaller kernel_size or more padding."
@@ -78,16 +78,16 @@ def pad2d(x, padding, value: float = 0.0, mode: str = "zeros"):
     wraps around (the padding of a convolution on a torus, which makes it exactly
     equivariant to circular shifts).
     """
-    ph, pw = as_pair("padding", padding, 0)
+    ph, pw = check_pair(padding, "padding", low=0)
     if mode not in _PADDING_MODES:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'padding_mode' argument must be one of {_PADDING_MODES}. Got {mode!r}."
         )
     if ph == 0 and pw == 0:
         return x
     if mode == "circular":
         if ph > x.shape[-2] or pw > x.shape[-1]:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"Circular padding ({ph}, {pw}) cannot exceed the input size {tuple(x.shape[-2:])}."
             )
         return F.pad(x, (pw, pw, ph, ph), mode="circular")
@@ -129,11 +129,11 @@ def sliding_windows(
     tensor([[ 8.,  9.],
             [12., 13.]])
     """
-    x = as_tensor("x", x)
-    x4, unbatched = check_image_batch("x", x)
-    kh, kw = as_pair("kernel_size", kernel_size, 1)
-    sh, sw = as_pair("stride", stride, 1)
-    ph, pw = as_pair("padding", padding, 0)
+    x = as_tensor(x, "x")
+    x4, unbatched = as_image_batch(x, "x")
+    kh, kw = check_pair(kernel_size, "kernel_size", low=1)
+    sh, sw = check_pair(stride, "stride", low=1)
+    ph, pw = check_pair(padding, "padding", low=0)
     output_size(tuple(x4.shape[-2:]), (kh, kw), (sh, sw), (ph, pw))  # validates the sizes
     xp = pad2d(x4, (ph, pw), value=pad_value, mode=padding_mode)
     windows = xp.unfold(2, kh, sh).unfold(3, kw, sw)
@@ -212,11 +212,11 @@ def im2col(x, kernel_size, stride=1, padding=0, *, padding_mode: str = "zeros"):
             [3., 4., 6., 7.],
             [4., 5., 7., 8.]])
     """
-    x = as_tensor("x", x)
-    x4, unbatched = check_image_batch("x", x)
-    kernel = as_pair("kernel_size", kernel_size, 1)
-    stride = as_pair("stride", stride, 1)
-    padding = as_pair("padding", padding, 0)
+    x = as_tensor(x, "x")
+    x4, unbatched = as_image_batch(x, "x")
+    kernel = check_pair(kernel_size, "kernel_size", low=1)
+    stride = check_pair(stride, "stride", low=1)
+    padding = check_pair(padding, "padding", low=0)
     ho, wo = output_size(tuple(x4.shape[-2:]), kernel, stride, padding)
     xp = pad2d(x4, padding, mode=padding_mode)
     blocks = _unfold_columns(xp, kernel, stride)  # (kh, kw, C, N, Ho, Wo)
@@ -251,23 +251,23 @@ def col2im(cols, input_size, kernel_size, stride=1, padding=0):
             [2., 4., 2.],
             [1., 2., 1.]])
     """
-    cols = as_tensor("cols", cols)
+    cols = as_tensor(cols, "cols")
     unbatched = cols.ndim == 2
     if unbatched:
         cols = cols.unsqueeze(0)
     if cols.ndim != 3:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'cols' argument must be 3-D (N, C*kh*kw, L) or 2-D (C*kh*kw, L). "
             f"Got shape {tuple(cols.shape)}."
         )
-    h, w = as_pair("input_size", tuple(input_size), 1)
-    kh, kw = as_pair("kernel_size", kernel_size, 1)
-    stride = as_pair("stride", stride, 1)
-    ph, pw = as_pair("padding", padding, 0)
+    h, w = check_pair(tuple(input_size), "input_size", low=1)
+    kh, kw = check_pair(kernel_size, "kernel_size", low=1)
+    stride = check_pair(stride, "stride", low=1)
+    ph, pw = check_pair(padding, "padding", low=0)
     ho, wo = output_size((h, w), (kh, kw), stride, (ph, pw))
     n, rows, length = cols.shape
     if rows % (kh * kw) != 0 or length != ho * wo:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'cols' argument must have shape (N, C*{kh}*{kw}, {ho * wo}) for input_size "
             f"{(h, w)}, kernel_size {(kh, kw)}, stride {stride}, padding {(ph, pw)}. "
             f"Got shape {tuple(cols.shape)}."

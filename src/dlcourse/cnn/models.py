@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._checks import as_pair
+from .._validation import InvalidParameterError, check_pair, check_scalar, invalid
 from .conv import Conv2d
 from .im2col import output_size
 from .pooling import AvgPool2d, MaxPool2d
@@ -39,7 +39,9 @@ _BACKENDS = ("dlcourse", "torch")
 
 def _check_backend(backend: str) -> str:
     if backend not in _BACKENDS:
-        raise ValueError(f"The 'backend' argument must be one of {_BACKENDS}. Got {backend!r}.")
+        raise InvalidParameterError(
+            f"The 'backend' argument must be one of {_BACKENDS}. Got {backend!r}."
+        )
     return backend
 
 
@@ -86,10 +88,10 @@ class LeNet(nn.Module):
         backend: str = "dlcourse",
     ):
         super().__init__()
-        in_channels = as_pair("in_channels", in_channels, 1)[0]
-        n_classes = as_pair("n_classes", n_classes, 1)[0]
+        in_channels = check_scalar(in_channels, "in_channels", int, low=1)
+        n_classes = check_scalar(n_classes, "n_classes", int, low=1)
         backend = _check_backend(backend)
-        h, w = as_pair("input_size", tuple(input_size), 1)
+        h, w = check_pair(tuple(input_size), "input_size", low=1)
         for _ in range(2):  # conv 5x5 then pool 2
             h, w = output_size((h, w), 5)
             h, w = output_size((h, w), 2, stride=2)
@@ -119,7 +121,7 @@ class _Branch(nn.Module):
 
     def __init__(self, channels: int, batch_norm: bool, backend: str):
         super().__init__()
-        channels = as_pair("channels", channels, 1)[0]
+        channels = check_scalar(channels, "channels", int, low=1)
         backend = _check_backend(backend)
         norm = (lambda: nn.BatchNorm2d(channels)) if batch_norm else nn.Identity
         self.conv1 = _conv(backend, channels, channels, 3, padding=1, bias=not batch_norm)
@@ -214,11 +216,11 @@ def deep_net(
     torch.Size([5, 10])
     """
     if not isinstance(n_blocks, int) or isinstance(n_blocks, bool) or n_blocks < 0:
-        raise ValueError(f"The 'n_blocks' argument must be an int >= 0. Got {n_blocks!r}.")
-    channels = as_pair("channels", channels, 1)[0]
-    in_channels = as_pair("in_channels", in_channels, 1)[0]
-    n_classes = as_pair("n_classes", n_classes, 1)[0]
-    downsample = as_pair("downsample", downsample, 1)[0]
+        raise invalid("n_blocks", "an int >= 0", n_blocks)
+    channels = check_scalar(channels, "channels", int, low=1)
+    in_channels = check_scalar(in_channels, "in_channels", int, low=1)
+    n_classes = check_scalar(n_classes, "n_classes", int, low=1)
+    downsample = check_scalar(downsample, "downsample", int, low=1)
     backend = _check_backend(backend)
     layers: list[nn.Module] = []
     if downsample > 1:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import as_pair, as_tensor, check_image_batch
+from .._validation import InvalidParameterError, as_image_batch, as_tensor, check_pair
 from .im2col import sliding_windows
 
 __all__ = [
@@ -32,18 +32,18 @@ __all__ = [
 
 
 def _pool_args(x, kernel_size, stride, padding):
-    x = as_tensor("x", x)
-    x4, _ = check_image_batch("x", x)
-    kernel = as_pair("kernel_size", kernel_size, 1)
-    stride = kernel if stride is None else as_pair("stride", stride, 1)
-    ph, pw = as_pair("padding", padding, 0)
+    x = as_tensor(x, "x")
+    x4, _ = as_image_batch(x, "x")
+    kernel = check_pair(kernel_size, "kernel_size", low=1)
+    stride = kernel if stride is None else check_pair(stride, "stride", low=1)
+    ph, pw = check_pair(padding, "padding", low=0)
     if 2 * ph > kernel[0] or 2 * pw > kernel[1]:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'padding' argument must be at most half the kernel size {kernel}. "
             f"Got {(ph, pw)} (a window could then see only padding)."
         )
     if not x.is_floating_point():
-        raise TypeError(f"Pooling needs a floating-point x. Got dtype {x.dtype}.")
+        raise InvalidParameterError(f"Pooling needs a floating-point x. Got dtype {x.dtype}.")
     return x, kernel, stride, (ph, pw)
 
 
@@ -97,9 +97,9 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
 
 
 def _check_global(x):
-    x = as_tensor("x", x)
+    x = as_tensor(x, "x")
     if x.ndim < 2:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'x' argument must have at least 2 dimensions (..., H, W). Got shape "
             f"{tuple(x.shape)}."
         )

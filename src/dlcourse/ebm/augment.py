@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from .._validation import InvalidParameterError, check_scalar
 from ..utils import is_torch
 
 __all__ = ["random_affine"]
@@ -58,7 +59,7 @@ def random_affine(
     from torch.nn import functional as F
 
     if not is_torch(x) or x.ndim != 4 or not x.is_floating_point():
-        raise ValueError(
+        raise InvalidParameterError(
             "The 'x' argument must be a floating-point torch.Tensor of shape (n, c, h, w). Got "
             + (f"shape {tuple(x.shape)}, dtype {x.dtype}." if is_torch(x) else type(x).__name__)
         )
@@ -69,10 +70,8 @@ def random_affine(
         "noise_std": noise_std,
     }
     for name, value in values.items():
-        if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-            raise ValueError(f"The '{name}' argument must be a finite number >= 0. Got {value!r}.")
-    if max_scale >= 1:
-        raise ValueError(f"The 'max_scale' argument must be < 1. Got {max_scale!r}.")
+        check_scalar(value, name, float, low=0)
+    check_scalar(max_scale, "max_scale", float, low=0, high=1, closed="left")
     n, _, h, w = x.shape
 
     def uniform(scale):

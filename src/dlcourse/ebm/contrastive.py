@@ -33,13 +33,16 @@ The **contrastive hinge loss** (the margin loss of siamese networks, Hadsell, Ch
 
 from __future__ import annotations
 
-import math
-
-from ._checks import check_pair, check_temperature
+from .._validation import (
+    InvalidParameterError,
+    check_ndim,
+    check_option,
+    check_reduction,
+    check_scalar,
+    check_type,
+)
 
 __all__ = ["cosine_similarity_matrix", "info_nce", "contrastive_hinge_loss"]
-
-_REDUCTIONS = ("mean", "sum", "none")
 
 
 def _reduce(per_example, reduction: str):
@@ -50,12 +53,27 @@ def _reduce(per_example, reduction: str):
     return per_example
 
 
-def _check_reduction(reduction: str) -> str:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(
-            f"The 'reduction' argument must be one of {_REDUCTIONS}. Got {reduction!r}."
+def _check_pair(z1, z2, names: tuple[str, str] = ("z1", "z2")):
+    """Two torch tensors of shape (n, d) with the same n >= 1 and d; returns them."""
+    import torch
+
+    for name, z in zip(names, (z1, z2), strict=True):
+        check_type(z, name, torch.Tensor, "a torch.Tensor of shape (n, d)")
+        check_ndim(z, name, 2, what="a tensor of shape (n, d) (one embedding per row)")
+    if z1.shape[0] != z2.shape[0]:
+        raise InvalidParameterError(
+            f"'{names[0]}' and '{names[1]}' must hold the same number of examples (row i of one "
+            f"is the positive partner of row i of the other). Got batch sizes {z1.shape[0]} "
+            f"and {z2.shape[0]}."
         )
-    return reduction
+    if z1.shape[1] != z2.shape[1]:
+        raise InvalidParameterError(
+            f"'{names[0]}' and '{names[1]}' must have the same embedding dimension. "
+            f"Got {z1.shape[1]} and {z2.shape[1]}."
+        )
+    if z1.shape[0] < 1:
+        raise InvalidParameterError("The batch is empty: InfoNCE needs at least one pair.")
+    return z1, z2
 
 
 def cosine_similarity_matrix(z1, z2, eps: float = 1e-8):
@@ -67,9 +85,11 @@ def cosine_similarity_matrix(z1, z2, eps: float = 1e-8):
 
     for name, z in (("z1", z1), ("z2", z2)):
         if not isinstance(z, torch.Tensor) or z.ndim != 2:
-            raise ValueError(f"The '{name}' argument must be a torch.Tensor of shape (n, d).")
+            raise InvalidParameterError(
+                f"The '{name}' argument must be a torch.Tensor of shape (n, d)."
+            )
     if z1.shape[1] != z2.shape[1]:
-        raise ValueError(
+        raise InvalidParameterError(
             f"'z1' and 'z2' must have the same dimension. Got {z1.shape[1]} and {z2.shape[1]}."
         )
     u = torch.nn.functional.normalize(z1, dim=1, eps=eps)
@@ -114,9 +134,9 @@ def info_nce(z1, z2, temperature: float = 0.1, *, symmetric: bool = False, reduc
     """
     import torch
 
-    tau = check_temperature(temperature)
-    z1, z2 = check_pair(z1, z2)
-    _check_reduction(reduction)
+    tau = check_scalar(temperature, "temperature", float, low=0, closed="neither")
+    z1, z2 = _check_pair(z1, z2)
+    check_reduction(reduction)
     logits = cosine_similarity_matrix(z1, z2) / tau
     target = torch.arange(z1.shape[0], device=z1.device)
     f = torch.nn.functional.cross_entropy
@@ -163,19 +183,13 @@ def contrastive_hinge_loss(
     """
     import torch
 
-    z1, z2 = check_pair(z1, z2)
-    try:
-        m = float(margin)
-    except (TypeError, ValueError):
-        raise TypeError(f"The 'margin' argument must be a number > 0. Got {margin!r}.") from None
-    if not math.isfinite(m) or m <= 0:
-        raise ValueError(f"The 'margin' argument must be a finite number > 0. Got {margin!r}.")
-    if mining not in ("all", "hard"):
-        raise ValueError(f"The 'mining' argument must be 'all' or 'hard'. Got {mining!r}.")
-    _check_reduction(reduction)
+    z1, z2 = _check_pair(z1, z2)
+    m = check_scalar(margin, "margin", float, low=0, closed="neither")
+    check_option(mining, "mining", ("all", "hard"))
+    check_reduction(reduction)
     n = z1.shape[0]
     if n < 2:
-        raise ValueError(
+        raise InvalidParameterError(
             "contrastive_hinge_loss needs a batch of at least 2 pairs (for negatives)."
         )
     d2 = ((z1[:, None, :] - z2[None, :, :]) ** 2).sum(-1)  # (n, n) squared distances

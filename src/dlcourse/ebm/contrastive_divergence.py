@@ -29,10 +29,10 @@ optional :math:`\\alpha` term keeps the energies from drifting to large magnitud
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import NamedTuple
 
+from .._validation import InvalidParameterError, check_scalar
 from ..utils import is_torch
 from .langevin import langevin_sample
 
@@ -55,7 +55,7 @@ def _energies(energy_fn: Callable, x, name: str):
     e = energy_fn(x)
     if not is_torch(e) or e.ndim != 1 or e.shape[0] != x.shape[0]:
         shape = tuple(e.shape) if is_torch(e) else type(e).__name__
-        raise ValueError(
+        raise InvalidParameterError(
             f"energy_fn must return one energy per row of '{name}', shape ({x.shape[0]},). "
             f"Got {shape}."
         )
@@ -69,15 +69,13 @@ def contrastive_divergence_loss(energy_fn: Callable, x, negatives, alpha: float 
     negative log-likelihood gradient. ``negatives`` are detached first.
     """
     if not is_torch(x) or not is_torch(negatives):
-        raise TypeError("The 'x' and 'negatives' arguments must be torch tensors.")
+        raise InvalidParameterError("The 'x' and 'negatives' arguments must be torch tensors.")
     if x.shape[1:] != negatives.shape[1:]:
-        raise ValueError(
+        raise InvalidParameterError(
             f"'x' and 'negatives' must have the same shape after the batch axis. Got "
             f"{tuple(x.shape)} and {tuple(negatives.shape)}."
         )
-    alpha = float(alpha)
-    if not math.isfinite(alpha) or alpha < 0:
-        raise ValueError(f"The 'alpha' argument must be a finite number >= 0. Got {alpha!r}.")
+    alpha = check_scalar(alpha, "alpha", float, low=0)
     e_pos = _energies(energy_fn, x, "x")
     e_neg = _energies(energy_fn, negatives.detach(), "negatives")
     loss = e_pos.mean() - e_neg.mean()
@@ -126,10 +124,12 @@ def contrastive_divergence_step(
         ``loss`` (float) and ``negatives`` (detached tensor: the new chain states).
     """
     if not is_torch(x):
-        raise TypeError(f"The 'x' argument must be a torch.Tensor. Got {type(x).__name__}.")
+        raise InvalidParameterError(
+            f"The 'x' argument must be a torch.Tensor. Got {type(x).__name__}."
+        )
     start = x if chains is None else chains
     if not is_torch(start) or start.shape[1:] != x.shape[1:]:
-        raise ValueError(
+        raise InvalidParameterError(
             "The 'chains' argument must be a torch.Tensor whose rows have the shape of the rows "
             f"of 'x' {tuple(x.shape[1:])}. Got "
             f"{tuple(start.shape) if is_torch(start) else type(start).__name__}."
@@ -174,7 +174,7 @@ def persistent_contrastive_divergence_step(
     True
     """
     if chains is None:
-        raise ValueError(
+        raise InvalidParameterError(
             "persistent_contrastive_divergence_step needs 'chains' (e.g. random starting "
             "points); use contrastive_divergence_step to start at the data."
         )

@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import InvalidParameterError, check_scalar, invalid
 from ..utils import is_torch
-from ._checks import check_beta
 
 __all__ = ["free_energy", "min_energy"]
 
@@ -44,33 +44,39 @@ __all__ = ["free_energy", "min_energy"]
 def _check_energies(E: Any, dim: int):
     if is_torch(E):
         if E.ndim == 0:
-            raise ValueError("The 'E' argument must have at least one axis (the latent values).")
+            raise InvalidParameterError(
+                "The 'E' argument must have at least one axis (the latent values)."
+            )
         if not E.is_floating_point():
             E = E.double()
         if bool(E.isnan().any()):
-            raise ValueError("The 'E' argument contains NaN energies.")
+            raise InvalidParameterError("The 'E' argument contains NaN energies.")
         n_axes = E.ndim
     else:
         try:
             E = np.asarray(E, dtype=np.float64)
         except (TypeError, ValueError):
-            raise TypeError(
+            raise InvalidParameterError(
                 f"The 'E' argument must be an array of energies. Got {type(E).__name__}."
             ) from None
         if E.ndim == 0:
-            raise ValueError("The 'E' argument must have at least one axis (the latent values).")
+            raise InvalidParameterError(
+                "The 'E' argument must have at least one axis (the latent values)."
+            )
         if np.isnan(E).any():
-            raise ValueError("The 'E' argument contains NaN energies.")
+            raise InvalidParameterError("The 'E' argument contains NaN energies.")
         n_axes = E.ndim
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"The 'dim' argument must be an integer axis. Got {dim!r}.")
+        raise invalid("dim", "an integer axis", dim)
     if not -n_axes <= dim < n_axes:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'dim' argument must be an axis of E, in [{-n_axes}, {n_axes}). "
             f"Got {dim} for E of shape {tuple(E.shape)}."
         )
     if E.shape[dim] == 0:
-        raise ValueError(f"Axis {dim} of E (the latent values) is empty: nothing to minimise.")
+        raise InvalidParameterError(
+            f"Axis {dim} of E (the latent values) is empty: nothing to minimise."
+        )
     return E
 
 
@@ -142,7 +148,7 @@ def free_energy(E, beta: float, dim: int = -1, keepdim: bool = False):
     >>> float(free_energy([5.0, 5.0], beta=math.inf))   # the limit itself
     5.0
     """
-    b = check_beta(beta)
+    b = check_scalar(beta, "beta", float, low=0, closed="neither", allow_inf=True)
     E = _check_energies(E, dim)
     m = min_energy(E, dim=dim, keepdim=True)
     if math.isinf(b):

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from ..utils import check_int
+from .._validation import InvalidParameterError, check_scalar
 from .free_energy import free_energy
 
 __all__ = ["KMeansEBM"]
@@ -35,20 +35,22 @@ def _as_points(name: str, y, d: int | None = None) -> np.ndarray:
     try:
         y = np.asarray(y, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(
+        raise InvalidParameterError(
             f"The '{name}' argument must be an array of shape (n, d). Got {type(y).__name__}."
         ) from None
     if y.ndim == 1 and d is not None and y.shape[0] == d:
         y = y[None, :]
     if y.ndim != 2:
-        raise ValueError(f"The '{name}' argument must have shape (n, d). Got shape {y.shape}.")
+        raise InvalidParameterError(
+            f"The '{name}' argument must have shape (n, d). Got shape {y.shape}."
+        )
     if d is not None and y.shape[1] != d:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The '{name}' argument must have {d} features (the model was fitted on {d}). "
             f"Got shape {y.shape}."
         )
     if not np.all(np.isfinite(y)):
-        raise ValueError(f"The '{name}' argument contains inf or NaN.")
+        raise InvalidParameterError(f"The '{name}' argument contains inf or NaN.")
     return y
 
 
@@ -166,7 +168,9 @@ class KMeansEBM:
         w = self._check_fitted()
         z = np.asarray(z, dtype=np.float64)
         if z.ndim != 2 or z.shape[1] != w.shape[0]:
-            raise ValueError(f"The 'z' argument must have shape (n, {w.shape[0]}). Got {z.shape}.")
+            raise InvalidParameterError(
+                f"The 'z' argument must have shape (n, {w.shape[0]}). Got {z.shape}."
+            )
         return z @ w
 
     @property
@@ -217,17 +221,17 @@ class KMeansEBM:
         -------
         self
         """
-        k = check_int("n_clusters", self.n_clusters, 1)
-        n_init = check_int("n_init", self.n_init, 1)
-        check_int("max_iter", self.max_iter, 1)
+        k = check_scalar(self.n_clusters, "n_clusters", int, low=1)
+        n_init = check_scalar(self.n_init, "n_init", int, low=1)
+        check_scalar(self.max_iter, "max_iter", int, low=1)
         y = _as_points("y", y)
         if len(y) < k:
-            raise ValueError(f"fit needs at least n_clusters={k} points. Got {len(y)}.")
+            raise InvalidParameterError(f"fit needs at least n_clusters={k} points. Got {len(y)}.")
         rng = np.random.default_rng(self.seed)
         if self.init is not None:
             starts = [_as_points("init", self.init, y.shape[1])]
             if len(starts[0]) != k:
-                raise ValueError(
+                raise InvalidParameterError(
                     f"The 'init' argument must have {k} rows (one per prototype). "
                     f"Got {len(starts[0])}."
                 )

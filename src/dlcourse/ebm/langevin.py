@@ -29,38 +29,25 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from ..utils import check_int, is_torch
+from .._validation import InvalidParameterError, check_scalar
+from ..utils import is_torch
 
 __all__ = ["langevin_sample", "energy_descent"]
 
 
 def _check_common(x0, steps, step_size, noise):
     if not is_torch(x0) or not x0.is_floating_point():
-        raise TypeError(
+        raise InvalidParameterError(
             f"The 'x0' argument must be a floating-point torch.Tensor (a batch of starting "
             f"points). Got {type(x0).__name__}"
             + (f" of dtype {x0.dtype}" if is_torch(x0) else "")
             + "."
         )
-    steps = check_int("steps", steps, 0)
-    try:
-        step_size = float(step_size)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"The 'step_size' argument must be a number > 0. Got {step_size!r}."
-        ) from None
-    if not math.isfinite(step_size) or step_size <= 0:
-        raise ValueError(
-            f"The 'step_size' argument must be a finite number > 0. Got {step_size!r}."
-        )
+    steps = check_scalar(steps, "steps", int, low=0)
+    step_size = check_scalar(step_size, "step_size", float, low=0, closed="neither")
     if noise is None:
         noise = math.sqrt(2.0 * step_size)
-    try:
-        noise = float(noise)
-    except (TypeError, ValueError):
-        raise TypeError(f"The 'noise' argument must be a number >= 0. Got {noise!r}.") from None
-    if not math.isfinite(noise) or noise < 0:
-        raise ValueError(f"The 'noise' argument must be a finite number >= 0. Got {noise!r}.")
+    noise = check_scalar(noise, "noise", float, low=0)
     return steps, step_size, noise
 
 
@@ -71,11 +58,11 @@ def _energy_grad(energy_fn: Callable, x):
         x = x.detach().requires_grad_(True)
         energy = energy_fn(x)
         if not is_torch(energy):
-            raise TypeError(
+            raise InvalidParameterError(
                 f"energy_fn must return a torch.Tensor of energies. Got {type(energy).__name__}."
             )
         if energy.ndim > 1 or (energy.ndim == 1 and energy.shape[0] != x.shape[0]):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"energy_fn must return one energy per row, shape ({x.shape[0]},), or a scalar. "
                 f"Got shape {tuple(energy.shape)}."
             )

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .._validation import InvalidParameterError, check_scalar
 from ..trainer import History, train
-from ._checks import check_temperature
 from .augment import random_affine
 from .contrastive import info_nce
 
@@ -66,13 +66,13 @@ def pretrain_info_nce(
     from ..trainer import as_tensor
 
     if not isinstance(encoder, torch.nn.Module):
-        raise TypeError(
+        raise InvalidParameterError(
             f"The 'encoder' argument must be a torch.nn.Module. Got {type(encoder).__name__}."
         )
-    tau = check_temperature(temperature)
+    tau = check_scalar(temperature, "temperature", float, low=0, closed="neither")
     x = as_tensor(x)
     if x.ndim < 2 or x.shape[0] < 2:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'x' argument must hold at least 2 examples, shape (n, ...). Got {tuple(x.shape)}."
         )
     dev = next(encoder.parameters()).device

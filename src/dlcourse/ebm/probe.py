@@ -17,13 +17,15 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .._validation import InvalidParameterError, check_scalar
+
 __all__ = ["label_subset", "encode", "linear_probe", "supervised_baseline"]
 
 
 def _labels(y) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'y' argument must be a 1-d array of integer class labels. Got shape {y.shape}, "
             f"dtype {y.dtype}."
         )
@@ -50,14 +52,7 @@ def label_subset(y, fraction: float, seed: int = 0) -> np.ndarray:
     (3, [10, 10, 10])
     """
     y = _labels(y)
-    try:
-        f = float(fraction)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"The 'fraction' argument must be a number in (0, 1]. Got {fraction!r}."
-        ) from None
-    if not 0.0 < f <= 1.0:
-        raise ValueError(f"The 'fraction' argument must be in (0, 1]. Got {fraction!r}.")
+    f = check_scalar(fraction, "fraction", float, low=0, high=1, closed="right")
     rng = np.random.default_rng(seed)
     picks = []
     for c in np.unique(y):
@@ -86,7 +81,7 @@ def encode(encoder: Callable, x, batch_size: int = 512) -> np.ndarray:
     feats = feats.detach().cpu().numpy() if isinstance(feats, torch.Tensor) else np.asarray(feats)
     feats = feats.reshape(len(x), -1).astype(np.float64)
     if not np.all(np.isfinite(feats)):
-        raise ValueError("The encoder produced inf or NaN features.")
+        raise InvalidParameterError("The encoder produced inf or NaN features.")
     return feats
 
 
@@ -137,18 +132,20 @@ def linear_probe(
 
     y = _labels(y)
     if len(x) != len(y):
-        raise ValueError(f"x and y must have the same length. Got {len(x)} and {len(y)}.")
+        raise InvalidParameterError(
+            f"x and y must have the same length. Got {len(x)} and {len(y)}."
+        )
     labelled = label_subset(y, fraction, seed)
     if (x_test is None) != (y_test is None):
-        raise ValueError("Give both x_test and y_test, or neither.")
+        raise InvalidParameterError("Give both x_test and y_test, or neither.")
     if x_test is None:
         rest = np.setdiff1d(np.arange(len(y)), labelled)
         if len(rest) == 0:
-            raise ValueError("fraction=1 leaves no test data: pass x_test and y_test.")
+            raise InvalidParameterError("fraction=1 leaves no test data: pass x_test and y_test.")
         x_test, y_test = x[rest], y[rest]
     y_test = _labels(y_test)
     if len(x_test) != len(y_test):
-        raise ValueError(
+        raise InvalidParameterError(
             f"x_test and y_test must have the same length. Got {len(x_test)} and {len(y_test)}."
         )
     f_train = encode(encoder, x[labelled])

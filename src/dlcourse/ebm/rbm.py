@@ -25,13 +25,11 @@ lecture's notation (no biases) :math:`E(y, z) = -z^\\top W y` with :math:`y = v`
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..utils import check_int
+from .._validation import InvalidParameterError, check_scalar
 
 __all__ = ["RBM"]
 
@@ -73,11 +71,9 @@ class RBM(nn.Module):
         self, n_visible: int, n_hidden: int, weight_std: float = 0.01, generator=None
     ) -> None:
         super().__init__()
-        self.n_visible = check_int("n_visible", n_visible, 1)
-        self.n_hidden = check_int("n_hidden", n_hidden, 1)
-        weight_std = float(weight_std)
-        if not math.isfinite(weight_std) or weight_std < 0:
-            raise ValueError(f"The 'weight_std' argument must be >= 0. Got {weight_std!r}.")
+        self.n_visible = check_scalar(n_visible, "n_visible", int, low=1)
+        self.n_hidden = check_scalar(n_hidden, "n_hidden", int, low=1)
+        weight_std = check_scalar(weight_std, "weight_std", float, low=0)
         w = torch.randn(self.n_hidden, self.n_visible, generator=generator) * weight_std
         self.W = nn.Parameter(w)
         self.b = nn.Parameter(torch.zeros(self.n_visible))
@@ -89,11 +85,11 @@ class RBM(nn.Module):
     # ------------------------------------------------------------------ checks
     def _check(self, name: str, t, size: int):
         if not isinstance(t, torch.Tensor):
-            raise TypeError(
+            raise InvalidParameterError(
                 f"The '{name}' argument must be a torch.Tensor. Got {type(t).__name__}."
             )
         if t.ndim != 2 or t.shape[1] != size:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"The '{name}' argument must have shape (n, {size}). Got {tuple(t.shape)}."
             )
         return t.to(dtype=self.W.dtype, device=self.W.device)
@@ -104,7 +100,7 @@ class RBM(nn.Module):
         v = self._check("v", v, self.n_visible)
         h = self._check("h", h, self.n_hidden)
         if v.shape[0] != h.shape[0]:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"'v' and 'h' must have the same number of rows. Got {v.shape[0]} and {h.shape[0]}."
             )
         return -((h @ self.W) * v).sum(1) - v @ self.b - h @ self.c
@@ -144,7 +140,7 @@ class RBM(nn.Module):
     @torch.no_grad()
     def gibbs(self, v, k: int = 1, generator=None):
         """``k`` steps of block Gibbs sampling :math:`v \\to h \\to v`; returns binary visibles."""
-        k = check_int("k", k, 0)
+        k = check_scalar(k, "k", int, low=0)
         v = self._check("v", v, self.n_visible)
         for _ in range(k):
             v = self.sample_v(self.sample_h(v, generator), generator)
@@ -187,7 +183,7 @@ class RBM(nn.Module):
         """
         small = min(self.n_hidden, self.n_visible)
         if small > _MAX_ENUMERATED_UNITS:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"log_partition enumerates 2^{small} states of the smaller layer; that is too "
                 f"many (at most 2^{_MAX_ENUMERATED_UNITS}). Use a smaller RBM."
             )

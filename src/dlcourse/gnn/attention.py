@@ -24,7 +24,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .conv import _check_dim, glorot_
+from .._validation import check_scalar
+from .conv import glorot_
 from .graph import _append_self_loops
 from .message_passing import MessagePassing
 from .scatter import scatter_softmax
@@ -87,9 +88,9 @@ class GraphAttention(MessagePassing):
         bias: bool = True,
     ) -> None:
         super().__init__(aggr="sum")
-        self.in_dim = _check_dim("in_dim", in_dim)
-        self.out_dim = _check_dim("out_dim", out_dim)
-        self.heads = _check_dim("heads", heads)
+        self.in_dim = check_scalar(in_dim, "in_dim", int, low=1)
+        self.out_dim = check_scalar(out_dim, "out_dim", int, low=1)
+        self.heads = check_scalar(heads, "heads", int, low=1)
         self.concat = bool(concat)
         self.negative_slope = float(negative_slope)
         self.self_loops = bool(self_loops)

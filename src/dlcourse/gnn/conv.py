@@ -22,11 +22,11 @@ weight per edge (:func:`dlcourse.gnn.normalize.gcn_norm`), never the dense :math
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 from torch import nn
 
+from .._validation import check_scalar
 from .graph import _append_self_loops
 from .message_passing import MessagePassing
 from .normalize import _gcn_norm, check_nonnegative
@@ -40,12 +40,6 @@ def glorot_(weight: torch.Tensor) -> torch.Tensor:
     bound = math.sqrt(6.0 / (fan_in + fan_out))
     with torch.no_grad():
         return weight.uniform_(-bound, bound)
-
-
-def _check_dim(name: str, value) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"The '{name}' argument must be a positive integer. Got {value!r}.")
-    return int(value)
 
 
 class GraphConv(MessagePassing):
@@ -100,8 +94,8 @@ class GraphConv(MessagePassing):
         aggr: str = "sum",
     ) -> None:
         super().__init__(aggr=aggr)
-        self.in_dim = _check_dim("in_dim", in_dim)
-        self.out_dim = _check_dim("out_dim", out_dim)
+        self.in_dim = check_scalar(in_dim, "in_dim", int, low=1)
+        self.out_dim = check_scalar(out_dim, "out_dim", int, low=1)
         self.self_loops = bool(self_loops)
         self.normalize = bool(normalize)
         self.weight = nn.Parameter(torch.empty(in_dim, out_dim))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._validation import InvalidParameterError, check_scalar
 from .graph import Graph, from_networkx
 
 __all__ = ["karate_club", "cycles_and_paths", "random_graph"]
@@ -68,12 +69,13 @@ def cycles_and_paths(
     >>> all(g.edge_index.shape[1] == 2 * (g.num_nodes - 1 + int(g.y)) for g in graphs)
     True
     """
-    if not isinstance(n_graphs, int) or n_graphs < 1:
-        raise ValueError(f"The 'n_graphs' argument must be a positive integer. Got {n_graphs!r}.")
+    n_graphs = check_scalar(n_graphs, "n_graphs", int, low=1)
     if not (isinstance(min_nodes, int) and isinstance(max_nodes, int) and 3 <= min_nodes):
-        raise ValueError(f"min_nodes and max_nodes must be integers >= 3. Got {min_nodes!r}.")
+        raise InvalidParameterError(
+            f"min_nodes and max_nodes must be integers >= 3. Got {min_nodes!r}."
+        )
     if max_nodes < min_nodes:
-        raise ValueError(f"max_nodes ({max_nodes}) must be >= min_nodes ({min_nodes}).")
+        raise InvalidParameterError(f"max_nodes ({max_nodes}) must be >= min_nodes ({min_nodes}).")
     rng = np.random.default_rng(seed)
     graphs = []
     for i in range(n_graphs):
@@ -99,10 +101,8 @@ def random_graph(num_nodes: int, avg_degree: float, seed: int = 0, device=None) 
     >>> 9.5 < ei.shape[1] / 1000 <= 10
     True
     """
-    if not isinstance(num_nodes, int) or num_nodes < 2:
-        raise ValueError(f"The 'num_nodes' argument must be an integer >= 2. Got {num_nodes!r}.")
-    if not avg_degree > 0:
-        raise ValueError(f"The 'avg_degree' argument must be > 0. Got {avg_degree!r}.")
+    num_nodes = check_scalar(num_nodes, "num_nodes", int, low=2)
+    avg_degree = check_scalar(avg_degree, "avg_degree", float, low=0, closed="neither")
     gen = torch.Generator().manual_seed(seed)
     m = int(round(num_nodes * avg_degree / 2))
     pairs = torch.randint(0, num_nodes, (2, m), generator=gen)

@@ -28,6 +28,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from .._validation import InvalidParameterError, check_option, check_scalar
 from .graph import _is_integer_dtype, check_edge_index
 
 __all__ = ["permutation_matrix", "permute_graph", "check_equivariance", "LEVELS"]
@@ -38,15 +39,17 @@ LEVELS = ("node", "graph", "edge")
 def _check_perm(perm, n: int | None = None) -> torch.Tensor:
     p = torch.as_tensor(np.asarray(perm) if not isinstance(perm, torch.Tensor) else perm)
     if p.ndim != 1 or not _is_integer_dtype(p):
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'perm' argument must be a 1-d integer array. Got shape {tuple(p.shape)}, "
             f"dtype {p.dtype}."
         )
     p = p.long()
     if n is not None and p.shape[0] != n:
-        raise ValueError(f"The 'perm' argument must have {n} entries, one per node. Got {len(p)}.")
+        raise InvalidParameterError(
+            f"The 'perm' argument must have {n} entries, one per node. Got {len(p)}."
+        )
     if not torch.equal(torch.sort(p.cpu()).values, torch.arange(p.shape[0])):
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'perm' argument must be a permutation of 0..{p.shape[0] - 1}. Got {p.tolist()}."
         )
     return p
@@ -95,7 +98,9 @@ def permute_graph(graph, x=None, perm=None):
     ([[1, 2], [2, 0]], [12.0, 10.0, 11.0])
     """
     if perm is None:
-        raise ValueError("The 'perm' argument is required (a permutation of the node indices).")
+        raise InvalidParameterError(
+            "The 'perm' argument is required (a permutation of the node indices)."
+        )
     g_is_numpy = isinstance(graph, np.ndarray)
     g = torch.as_tensor(graph) if not isinstance(graph, torch.Tensor) else graph
     is_edge_list = g.ndim == 2 and g.shape[0] == 2 and _is_integer_dtype(g)
@@ -104,7 +109,7 @@ def permute_graph(graph, x=None, perm=None):
     elif g.ndim == 2 and g.shape[0] == g.shape[1]:
         n = g.shape[0]
     else:
-        raise ValueError(
+        raise InvalidParameterError(
             "The graph must be a square adjacency (n, n) or an integer edge list (2, E). "
             f"Got shape {tuple(g.shape)}."
         )
@@ -122,11 +127,11 @@ def permute_graph(graph, x=None, perm=None):
         return new_g, None
     if isinstance(x, torch.Tensor):
         if x.shape[0] != n:
-            raise ValueError(f"x has {x.shape[0]} rows but the graph has {n} nodes.")
+            raise InvalidParameterError(f"x has {x.shape[0]} rows but the graph has {n} nodes.")
         return new_g, x[p.to(x.device)]
     xa = np.asarray(x)
     if xa.shape[0] != n:
-        raise ValueError(f"x has {xa.shape[0]} rows but the graph has {n} nodes.")
+        raise InvalidParameterError(f"x has {xa.shape[0]} rows but the graph has {n} nodes.")
     return new_g, xa[p.cpu().numpy()]
 
 
@@ -186,12 +191,12 @@ def check_equivariance(
     >>> check_equivariance(lambda x, g: x.cumsum(0), x, ring) > 0.1   # depends on the order
     True
     """
-    if level not in LEVELS:
-        raise ValueError(f"The 'level' argument must be one of {LEVELS}. Got {level!r}.")
-    if not isinstance(n_perms, int) or n_perms < 1:
-        raise ValueError(f"The 'n_perms' argument must be a positive integer. Got {n_perms!r}.")
+    check_option(level, "level", LEVELS)
+    n_perms = check_scalar(n_perms, "n_perms", int, low=1)
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"The 'x' argument must be a torch tensor. Got {type(x).__name__}.")
+        raise InvalidParameterError(
+            f"The 'x' argument must be a torch tensor. Got {type(x).__name__}."
+        )
     n = x.shape[0]
     gen = torch.Generator().manual_seed(seed)
     worst = 0.0
@@ -213,7 +218,7 @@ def check_equivariance(
             if level == "edge":
                 want = want[:, p]
             if out.shape != want.shape:
-                raise ValueError(
+                raise InvalidParameterError(
                     f"fn returned shape {tuple(out.shape)} on the permuted graph but "
                     f"{tuple(want.shape)} on the original."
                 )

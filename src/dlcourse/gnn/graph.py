@@ -20,12 +20,13 @@ node (:func:`batch_graphs`).
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 import torch
+
+from .._validation import InvalidParameterError, check_scalar
 
 __all__ = [
     "Graph",
@@ -79,16 +80,13 @@ def _to_tensor(a, name: str) -> torch.Tensor:
     try:
         return torch.as_tensor(np.asarray(a))
     except (TypeError, ValueError, RuntimeError):
-        raise TypeError(
+        raise InvalidParameterError(
             f"The '{name}' argument must be a torch tensor or an array. Got {type(a).__name__}."
         ) from None
 
 
 def _check_num_nodes(num_nodes) -> int:
-    if not isinstance(num_nodes, numbers.Integral) or isinstance(num_nodes, bool) or num_nodes < 0:
-        raise ValueError(
-            f"The 'num_nodes' argument must be a non-negative integer. Got {num_nodes!r}."
-        )
+    num_nodes = check_scalar(num_nodes, "num_nodes", int, low=0)
     return int(num_nodes)
 
 
@@ -117,21 +115,21 @@ def check_edge_index(edge_index, num_nodes: int | None = None) -> torch.Tensor:
     """
     ei = _to_tensor(edge_index, "edge_index")
     if ei.ndim != 2 or ei.shape[0] != 2:
-        raise ValueError(
+        raise InvalidParameterError(
             "The 'edge_index' argument must have shape (2, E): row 0 the sources, row 1 the "
             f"targets. Got shape {tuple(ei.shape)}."
         )
     if not _is_integer_dtype(ei):
-        raise TypeError(
+        raise InvalidParameterError(
             f"The 'edge_index' argument must hold integer node indices. Got dtype {ei.dtype}."
         )
     ei = ei.long()
     if ei.numel():
         low, high = int(ei.min()), int(ei.max())
         if low < 0:
-            raise ValueError(f"edge_index contains a negative node index ({low}).")
+            raise InvalidParameterError(f"edge_index contains a negative node index ({low}).")
         if num_nodes is not None and high >= num_nodes:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"edge_index refers to node {high}, but the graph has only {num_nodes} nodes "
                 f"(valid indices 0..{num_nodes - 1}). Are x and edge_index from the same graph?"
             )
@@ -141,19 +139,25 @@ def check_edge_index(edge_index, num_nodes: int | None = None) -> torch.Tensor:
 def check_node_features(x, in_dim: int | None = None, num_nodes: int | None = None, who="x"):
     """Validate node features: a floating tensor of shape (num_nodes, in_dim); return it."""
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{who} must be a torch tensor of node features. Got {type(x).__name__}.")
+        raise InvalidParameterError(
+            f"{who} must be a torch tensor of node features. Got {type(x).__name__}."
+        )
     if x.ndim != 2:
-        raise ValueError(
+        raise InvalidParameterError(
             f"{who} must have shape (num_nodes, num_features). Got shape {tuple(x.shape)}."
         )
     if not x.is_floating_point():
-        raise TypeError(f"{who} must hold floating-point features. Got dtype {x.dtype}.")
+        raise InvalidParameterError(
+            f"{who} must hold floating-point features. Got dtype {x.dtype}."
+        )
     if in_dim is not None and x.shape[1] != in_dim:
-        raise ValueError(
+        raise InvalidParameterError(
             f"{who} has {x.shape[1]} features per node, but the layer expects in_dim={in_dim}."
         )
     if num_nodes is not None and x.shape[0] != num_nodes:
-        raise ValueError(f"{who} has {x.shape[0]} rows, but the graph has {num_nodes} nodes.")
+        raise InvalidParameterError(
+            f"{who} has {x.shape[0]} rows, but the graph has {num_nodes} nodes."
+        )
     return x
 
 
@@ -189,7 +193,7 @@ def _dense(adjacency) -> torch.Tensor:
     if a.layout != torch.strided:
         a = a.to_dense()
     if a.ndim != 2 or a.shape[0] != a.shape[1]:
-        raise ValueError(
+        raise InvalidParameterError(
             f"A dense adjacency matrix must be square, of shape (n, n). Got shape {tuple(a.shape)}."
         )
     if not a.is_floating_point():
@@ -226,7 +230,7 @@ def _infer_num_nodes(ei: torch.Tensor) -> int:
 def _check_edge_weight(edge_weight, ei: torch.Tensor) -> torch.Tensor:
     w = _to_tensor(edge_weight, "edge_weight").to(ei.device)
     if w.shape != (ei.shape[1],):
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'edge_weight' argument must have shape (E,) = ({ei.shape[1]},), one weight "
             f"per edge. Got shape {tuple(w.shape)}."
         )
@@ -269,21 +273,21 @@ def as_graph(graph, num_nodes: int | None = None, edge_weight=None):
         return ei, w, n
     if g.layout != torch.strided or (g.ndim == 2 and g.shape[0] == g.shape[1]):
         if edge_weight is not None:
-            raise ValueError(
+            raise InvalidParameterError(
                 "edge_weight is only for an edge list; a dense adjacency holds its own weights."
             )
         a = _dense(g)
         if num_nodes is not None and a.shape[0] != num_nodes:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"The adjacency matrix has {a.shape[0]} nodes, but x has {num_nodes} rows."
             )
         ei, w = to_edge_index(a)
         return ei, w, a.shape[0]
     if g.ndim == 2 and not _is_integer_dtype(g):
-        raise ValueError(
+        raise InvalidParameterError(
             f"A dense adjacency matrix must be square, of shape (n, n). Got shape {tuple(g.shape)}."
         )
-    raise ValueError(
+    raise InvalidParameterError(
         "The graph must be an edge list (integer tensor of shape (2, E)) or a dense adjacency "
         f"matrix of shape (n, n). Got shape {tuple(g.shape)} and dtype {g.dtype}."
     )
@@ -389,12 +393,12 @@ def batch_graphs(graphs: Sequence) -> GraphBatch:
     ([[0, 1, 2, 3], [1, 0, 3, 4]], [0, 0, 1, 1, 1], 2)
     """
     if len(graphs) == 0:
-        raise ValueError("batch_graphs needs at least one graph. Got an empty sequence.")
+        raise InvalidParameterError("batch_graphs needs at least one graph. Got an empty sequence.")
     xs, eis, batch, ys = [], [], [], []
     offset = 0
     for k, g in enumerate(graphs):
         if len(g) not in (2, 3):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"graph {k} must be a Graph or a tuple (x, edge_index[, y]). Got {len(g)} items."
             )
         x, ei = g[0], g[1]

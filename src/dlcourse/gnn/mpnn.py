@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .conv import _check_dim
+from .._validation import check_scalar
 from .message_passing import MessagePassing
 
 __all__ = ["MPNNConv"]
@@ -56,9 +56,9 @@ class MPNNConv(MessagePassing):
         self, in_dim: int, out_dim: int, hidden_dim: int | None = None, aggr: str = "sum"
     ) -> None:
         super().__init__(aggr=aggr)
-        self.in_dim = _check_dim("in_dim", in_dim)
-        self.out_dim = _check_dim("out_dim", out_dim)
-        self.hidden_dim = _check_dim("hidden_dim", hidden_dim or out_dim)
+        self.in_dim = check_scalar(in_dim, "in_dim", int, low=1)
+        self.out_dim = check_scalar(out_dim, "out_dim", int, low=1)
+        self.hidden_dim = check_scalar(hidden_dim or out_dim, "hidden_dim", int, low=1)
         self.psi = nn.Linear(2 * in_dim, self.hidden_dim)
         self.phi = nn.Linear(in_dim + self.hidden_dim, out_dim)
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import torch
 
+from .._validation import InvalidParameterError
 from .graph import _append_self_loops, _dense, _infer_num_nodes, check_edge_index
 
 __all__ = ["normalized_adjacency", "gcn_norm", "laplacian"]
@@ -38,9 +39,9 @@ def _inv_sqrt(d: torch.Tensor) -> torch.Tensor:
 def check_nonnegative(a: torch.Tensor, name: str) -> None:
     """Raise ValueError if ``a`` has a negative, infinite or nan entry."""
     if a.numel() and not bool(torch.isfinite(a).all()):
-        raise ValueError(f"The '{name}' argument contains inf or nan.")
+        raise InvalidParameterError(f"The '{name}' argument contains inf or nan.")
     if a.numel() and bool((a < 0).any()):
-        raise ValueError(
+        raise InvalidParameterError(
             f"The '{name}' argument must hold non-negative weights (degrees are square-rooted). "
             f"Got a minimum of {float(a.min()):.4g}."
         )
@@ -122,7 +123,7 @@ def gcn_norm(
     else:
         w = torch.as_tensor(edge_weight, device=ei.device)
         if w.shape != (ei.shape[1],):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"The 'edge_weight' argument must have shape ({ei.shape[1]},). "
                 f"Got {tuple(w.shape)}."
             )

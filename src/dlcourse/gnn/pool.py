@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import torch
 
+from .._validation import InvalidParameterError
 from .scatter import AGGREGATORS, scatter
 
 __all__ = ["global_pool", "global_sum_pool", "global_mean_pool", "global_max_pool"]
@@ -53,26 +54,28 @@ def global_pool(
     [1.5, 10.0]
     """
     if not isinstance(x, torch.Tensor) or x.ndim != 2:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'x' argument must be a tensor of shape (num_nodes, d). Got {_shape(x)}."
         )
     if reduce not in AGGREGATORS:
-        raise ValueError(f"The 'reduce' argument must be one of {AGGREGATORS}. Got {reduce!r}.")
+        raise InvalidParameterError(
+            f"The 'reduce' argument must be one of {AGGREGATORS}. Got {reduce!r}."
+        )
     if batch is None:
         batch = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
         num_graphs = 1 if num_graphs is None else num_graphs
     if not isinstance(batch, torch.Tensor) or batch.shape != (x.shape[0],):
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'batch' argument must be a LongTensor of shape ({x.shape[0]},), one graph "
             f"index per node. Got {_shape(batch)}."
         )
     batch = batch.to(x.device).long()
     if batch.numel() and int(batch.min()) < 0:
-        raise ValueError("The 'batch' argument contains a negative graph index.")
+        raise InvalidParameterError("The 'batch' argument contains a negative graph index.")
     if num_graphs is None:
         num_graphs = int(batch.max()) + 1 if batch.numel() else 0
     elif batch.numel() and int(batch.max()) >= num_graphs:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'batch' argument names graph {int(batch.max())}, but num_graphs={num_graphs}."
         )
     return scatter(x, batch, num_graphs, reduce)

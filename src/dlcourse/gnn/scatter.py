@@ -21,9 +21,9 @@ computed after subtracting each neighbourhood's maximum so that no exponential o
 
 from __future__ import annotations
 
-import numbers
-
 import torch
+
+from .._validation import InvalidParameterError, check_scalar
 
 __all__ = ["AGGREGATORS", "scatter", "scatter_softmax"]
 
@@ -32,16 +32,17 @@ AGGREGATORS = ("sum", "mean", "max")
 
 def _check(src: torch.Tensor, index: torch.Tensor, num_nodes: int) -> int:
     if not isinstance(src, torch.Tensor) or not isinstance(index, torch.Tensor):
-        raise TypeError("scatter needs torch tensors for 'src' and 'index'.")
+        raise InvalidParameterError("scatter needs torch tensors for 'src' and 'index'.")
     if index.ndim != 1 or src.ndim == 0 or index.shape[0] != src.shape[0]:
-        raise ValueError(
+        raise InvalidParameterError(
             "The 'index' argument must be 1-d with one entry per row of 'src'. Got index of "
             f"shape {tuple(index.shape)} and src of shape {tuple(src.shape)}."
         )
     if index.dtype != torch.long:
-        raise TypeError(f"The 'index' argument must be a LongTensor. Got dtype {index.dtype}.")
-    if not isinstance(num_nodes, numbers.Integral) or num_nodes < 0:
-        raise ValueError(f"The 'num_nodes' argument must be an integer >= 0. Got {num_nodes!r}.")
+        raise InvalidParameterError(
+            f"The 'index' argument must be a LongTensor. Got dtype {index.dtype}."
+        )
+    num_nodes = check_scalar(num_nodes, "num_nodes", int, low=0)
     return int(num_nodes)
 
 
@@ -79,7 +80,9 @@ def scatter(
     """
     num_nodes = _check(src, index, num_nodes)
     if reduce not in AGGREGATORS:
-        raise ValueError(f"The 'reduce' argument must be one of {AGGREGATORS}. Got {reduce!r}.")
+        raise InvalidParameterError(
+            f"The 'reduce' argument must be one of {AGGREGATORS}. Got {reduce!r}."
+        )
     shape = (num_nodes, *src.shape[1:])
     if reduce == "max":
         expanded = index.view(-1, *([1] * (src.ndim - 1))).expand_as(src)
@@ -118,7 +121,9 @@ def scatter_softmax(src: torch.Tensor, index: torch.Tensor, num_nodes: int) -> t
     """
     num_nodes = _check(src, index, num_nodes)
     if not src.is_floating_point():
-        raise TypeError(f"scatter_softmax needs floating-point scores. Got dtype {src.dtype}.")
+        raise InvalidParameterError(
+            f"scatter_softmax needs floating-point scores. Got dtype {src.dtype}."
+        )
     # the shift cancels in the ratio, so no gradient needs to flow through it
     top = scatter(src.detach(), index, num_nodes, "max")
     ex = torch.exp(src - top.index_select(0, index))

@@ -29,7 +29,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .conv import _check_dim
+from .._validation import InvalidParameterError, check_scalar
 from .graph import as_graph, check_node_features, to_dense_adjacency
 from .normalize import laplacian
 
@@ -68,7 +68,9 @@ def laplacian_eigenbasis(graph, num_nodes: int | None = None, normalized: bool =
     if dtype is not None:
         a = a.to(dtype)
     if not torch.allclose(a, a.T):
-        raise ValueError("The Laplacian eigenbasis needs an undirected (symmetric) graph.")
+        raise InvalidParameterError(
+            "The Laplacian eigenbasis needs an undirected (symmetric) graph."
+        )
     return torch.linalg.eigh(laplacian(a, normalized=normalized))
 
 
@@ -95,12 +97,14 @@ def spectral_filter(
     tensor(True)
     """
     if not isinstance(x, torch.Tensor) or x.ndim not in (1, 2):
-        raise ValueError("The 'x' argument must be a tensor of shape (n,) or (n, d).")
+        raise InvalidParameterError("The 'x' argument must be a tensor of shape (n,) or (n, d).")
     lam, u = laplacian_eigenbasis(graph, x.shape[0], normalized, dtype=x.dtype)
     lam, u = lam.to(x.device), u.to(x.device)
     gains = g(lam)
     if not isinstance(gains, torch.Tensor) or gains.shape != lam.shape:
-        raise ValueError(f"g must return a tensor of shape {tuple(lam.shape)}, one per eigenvalue.")
+        raise InvalidParameterError(
+            f"g must return a tensor of shape {tuple(lam.shape)}, one per eigenvalue."
+        )
     coeffs = u.T @ x
     coeffs = gains * coeffs if x.ndim == 1 else gains[:, None] * coeffs
     return u @ coeffs
@@ -163,9 +167,9 @@ class SpectralConv(nn.Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        self.in_dim = _check_dim("in_dim", in_dim)
-        self.out_dim = _check_dim("out_dim", out_dim)
-        self.k = _check_dim("k", k)
+        self.in_dim = check_scalar(in_dim, "in_dim", int, low=1)
+        self.out_dim = check_scalar(out_dim, "out_dim", int, low=1)
+        self.k = check_scalar(k, "k", int, low=1)
         self.polynomial = bool(polynomial)
         self.normalized = bool(normalized)
         self.theta = nn.Parameter(torch.empty(k, in_dim, out_dim))

@@ -18,39 +18,18 @@ from typing import Any
 
 import numpy as np
 
-from ..utils import check_positive, is_torch
+from .._validation import InvalidParameterError, as_float_array, check_scalar
+from ..utils import is_torch
 
 
 def check_lam(lam: Any) -> float:
-    """``lam`` must be a real number >= 0 (a tensor with one element is accepted)."""
-    if is_torch(lam) or isinstance(lam, np.ndarray):
-        size = lam.numel() if is_torch(lam) else lam.size
-        if size != 1:
-            raise ValueError(
-                f"The 'lam' argument must be one real number >= 0. Got an array of shape "
-                f"{tuple(lam.shape)}."
-            )
-        lam = float(lam.reshape(-1)[0])
-    return check_positive("lam", lam, strict=False)
+    """``lam`` must be a real number >= 0 (a one-element array or tensor is accepted)."""
+    return check_scalar(lam, "lam", float, low=0)
 
 
 def _as_numpy(name: str, a: Any) -> np.ndarray:
-    try:
-        arr = np.asarray(a)
-    except Exception:  # noqa: BLE001 - any failure means "not an array of numbers"
-        arr = None
-    if (
-        arr is None
-        or arr.dtype == object
-        or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool)
-    ):
-        raise TypeError(
-            f"The '{name}' argument must be an array of real numbers (NumPy array or torch "
-            f"tensor). Got {type(a).__name__}."
-        )
-    if np.iscomplexobj(arr):
-        raise TypeError(f"The '{name}' argument must be real. Got complex dtype {arr.dtype}.")
-    return arr
+    """A real array (ints become float64, float32 stays float32); NaN is checked later."""
+    return as_float_array(a, name, dtype=None, allow_nan=True)
 
 
 def prepare(D: Any, x: Any, x_name: str = "x"):
@@ -70,7 +49,7 @@ def prepare(D: Any, x: Any, x_name: str = "x"):
         if not is_torch(D):
             D = torch.as_tensor(_as_numpy("D", D), dtype=dtype, device=ref.device)
         if x.is_complex() or D.is_complex():
-            raise TypeError("The 'D' and 'x' arguments must be real, not complex.")
+            raise InvalidParameterError("The 'D' and 'x' arguments must be real, not complex.")
         x = x.to(dtype=dtype)
         D = D.to(dtype=dtype, device=x.device)
     else:
@@ -80,17 +59,17 @@ def prepare(D: Any, x: Any, x_name: str = "x"):
         x = x.astype(dtype, copy=False)
         D = D.astype(dtype, copy=False)
     if D.ndim != 2:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'D' argument (dictionary) must have shape (n_features, n_atoms). "
             f"Got shape {tuple(D.shape)}."
         )
     if x.ndim not in (1, 2):
-        raise ValueError(
+        raise InvalidParameterError(
             f"The '{x_name}' argument must have shape (n_features,) or (n_signals, n_features). "
             f"Got shape {tuple(x.shape)}."
         )
     if x.shape[-1] != D.shape[0]:
-        raise ValueError(
+        raise InvalidParameterError(
             f"Shape mismatch: '{x_name}' has {x.shape[-1]} features (its last axis) but the "
             f"dictionary 'D' has {D.shape[0]} rows; D must have shape (n_features, n_atoms) "
             f"= ({x.shape[-1]}, n_atoms). Got x {tuple(x.shape)} and D {tuple(D.shape)}."
@@ -98,7 +77,9 @@ def prepare(D: Any, x: Any, x_name: str = "x"):
     if not torch_mode:
         for name, a in ((x_name, x), ("D", D)):
             if not np.all(np.isfinite(a)):
-                raise ValueError(f"The '{name}' argument contains NaN or infinite values.")
+                raise InvalidParameterError(
+                    f"The '{name}' argument contains NaN or infinite values."
+                )
     one_signal = x.ndim == 1
     return D, (x[None, :] if one_signal else x), one_signal, torch_mode
 
@@ -115,7 +96,7 @@ def prepare_codes(name: str, z: Any, like_x: Any, n_signals: int, n_atoms: int, 
         z = _as_numpy(name, z).astype(like_x.dtype, copy=False)
     expected = (n_atoms,) if one_signal else (n_signals, n_atoms)
     if tuple(z.shape) != expected:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The '{name}' argument (codes) must have shape {expected} = "
             f"{'(n_atoms,)' if one_signal else '(n_signals, n_atoms)'}. Got {tuple(z.shape)}."
         )

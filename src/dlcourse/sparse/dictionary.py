@@ -34,7 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from ..utils import check_int, is_torch
+from .._validation import InvalidParameterError, check_scalar
+from ..utils import is_torch
 from ._arrays import check_lam
 from .ista import fista
 from .prox import energy
@@ -57,13 +58,17 @@ def _as_data(X: Any) -> np.ndarray:
         X = X.detach().cpu().numpy()
     X = np.asarray(X)
     if X.dtype == object or not np.issubdtype(X.dtype, np.number):
-        raise TypeError(f"The 'X' argument must be an array of real numbers. Got {X.dtype}.")
+        raise InvalidParameterError(
+            f"The 'X' argument must be an array of real numbers. Got {X.dtype}."
+        )
     if X.ndim != 2:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'X' argument must have shape (n_signals, n_features). Got shape {X.shape}."
         )
     if X.shape[0] < 1 or not np.all(np.isfinite(X)):
-        raise ValueError("The 'X' argument must hold at least one signal of finite numbers.")
+        raise InvalidParameterError(
+            "The 'X' argument must hold at least one signal of finite numbers."
+        )
     return X.astype(np.float32 if X.dtype == np.float32 else np.float64, copy=False)
 
 
@@ -141,13 +146,15 @@ class DictionaryLearning:
     def fit(self, X: Any) -> DictionaryLearning:
         X = _as_data(X)
         n, p = X.shape
-        K = check_int("n_atoms", self.n_atoms, 1)
+        K = check_scalar(self.n_atoms, "n_atoms", int, low=1)
         lam = check_lam(self.lam)
-        n_iter = check_int("n_iter", self.n_iter, 1)
-        n_code_iter = check_int("n_code_iter", self.n_code_iter, 1)
-        memory = check_int("memory", self.memory, 1)
+        n_iter = check_scalar(self.n_iter, "n_iter", int, low=1)
+        n_code_iter = check_scalar(self.n_code_iter, "n_code_iter", int, low=1)
+        memory = check_scalar(self.memory, "memory", int, low=1)
         batch = (
-            n if self.batch_size is None else min(check_int("batch_size", self.batch_size, 1), n)
+            n
+            if self.batch_size is None
+            else min(check_scalar(self.batch_size, "batch_size", int, low=1), n)
         )
         rng = np.random.default_rng(self.seed)
 
@@ -156,7 +163,7 @@ class DictionaryLearning:
         else:
             D = np.array(self.D0, dtype=np.float64)
             if D.shape != (p, K):
-                raise ValueError(
+                raise InvalidParameterError(
                     f"The 'D0' argument must have shape (n_features, n_atoms) = ({p}, {K}). "
                     f"Got {D.shape}."
                 )

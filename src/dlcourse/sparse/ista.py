@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ..utils import check_int
+from .._validation import InvalidParameterError, check_scalar
 from ._arrays import (
     check_lam,
     prepare,
@@ -62,14 +62,9 @@ def check_step(step: Any, L: float) -> float:
         default = limit
     if step is None:
         return default
-    try:
-        s = float(step)
-    except (TypeError, ValueError):
-        raise TypeError(f"The 'step' argument must be a real number > 0. Got {step!r}.") from None
-    if not math.isfinite(s) or s <= 0:
-        raise ValueError(f"The 'step' argument must be a real number > 0. Got {step!r}.")
+    s = check_scalar(step, "step", float, low=0, closed="neither")
     if s > limit * (1 + _STEP_SLACK):
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'step' argument must be at most 1/L = {limit:.6g}, where "
             f"L = ||D^T D||_2 = {L:.6g} is the Lipschitz constant of the gradient; a larger "
             f"step voids the convergence guarantee (and above 2/L the iterates diverge). "
@@ -83,7 +78,7 @@ class _Problem:
 
     def __init__(self, D, x, lam, n_iter, step, z0):
         self.lam = check_lam(lam)
-        self.n_iter = check_int("n_iter", n_iter, 0)
+        self.n_iter = check_scalar(n_iter, "n_iter", int, low=0)
         self.D, self.X, self.one, self.torch = prepare(D, x)
         self.L = spectral_norm_sq(self.D)
         self.step = check_step(step, self.L)

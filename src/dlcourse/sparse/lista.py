@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ..utils import check_int, is_torch
+from .._validation import InvalidParameterError, check_scalar
+from ..utils import is_torch
 from ._arrays import check_lam, spectral_norm_sq
 from .ista import check_step, fista
 from .prox import shrink
@@ -46,15 +47,17 @@ def _as_dictionary_tensor(D: Any):
     else:
         arr = np.asarray(D)
         if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
-            raise TypeError(f"The 'D' argument must be an array of real numbers. Got {type(D)}.")
+            raise InvalidParameterError(
+                f"The 'D' argument must be an array of real numbers. Got {type(D)}."
+            )
         t = torch.as_tensor(arr, dtype=torch.get_default_dtype())
     if t.ndim != 2:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'D' argument (dictionary) must have shape (n_features, n_atoms). "
             f"Got shape {tuple(t.shape)}."
         )
     if not bool(torch.isfinite(t).all()):
-        raise ValueError("The 'D' argument contains NaN or infinite values.")
+        raise InvalidParameterError("The 'D' argument contains NaN or infinite values.")
     return t
 
 
@@ -107,7 +110,7 @@ class LISTA(_torch_module_base()):
         super().__init__()
         D = _as_dictionary_tensor(D)
         lam = check_lam(lam)
-        self.n_layers = check_int("n_layers", n_layers, 1)
+        self.n_layers = check_scalar(n_layers, "n_layers", int, low=1)
         gamma = check_step(step, spectral_norm_sq(D))
         n_features, n_atoms = D.shape
         self.lam, self.step = lam, gamma
@@ -133,7 +136,7 @@ class LISTA(_torch_module_base()):
     def forward(self, x):
         """Codes (n_signals, n_atoms) of signals ``x`` of shape (n_signals, n_features)."""
         if x.ndim not in (1, 2) or x.shape[-1] != self.n_features:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"LISTA expects signals of shape (n_signals, {self.n_features}) or "
                 f"({self.n_features},). Got {tuple(x.shape)}."
             )
@@ -164,7 +167,7 @@ def code_error(z: Any, z_target: Any) -> float:
     else:
         a, b = np.asarray(z, dtype=np.float64), np.asarray(z_target, dtype=np.float64)
     if a.shape != b.shape:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'z' and 'z_target' arguments must have the same shape. Got {a.shape} and "
             f"{b.shape}."
         )
@@ -210,24 +213,26 @@ def train_lista(
 
     params = list(model.parameters())
     if not params:
-        raise ValueError("The 'model' argument has no parameters to train.")
+        raise InvalidParameterError("The 'model' argument has no parameters to train.")
     dtype, dev = params[0].dtype, params[0].device
     x = torch.as_tensor(np.asarray(x) if not is_torch(x) else x).to(dtype=dtype, device=dev)
     if x.ndim != 2:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'x' argument must have shape (n_signals, n_features). Got {x.shape}."
         )
     if z_target is None:
         if not (hasattr(model, "D") and hasattr(model, "lam")):
-            raise ValueError("Pass 'z_target': the model has no dictionary 'D' and 'lam'.")
-        n_target_iter = check_int("n_target_iter", n_target_iter, 1)
+            raise InvalidParameterError(
+                "Pass 'z_target': the model has no dictionary 'D' and 'lam'."
+            )
+        n_target_iter = check_scalar(n_target_iter, "n_target_iter", int, low=1)
         with torch.no_grad():
             z_target = fista(model.D, x, model.lam, n_iter=n_target_iter)
     z_target = torch.as_tensor(np.asarray(z_target) if not is_torch(z_target) else z_target).to(
         dtype=dtype, device=dev
     )
     if z_target.ndim != 2 or z_target.shape[0] != x.shape[0]:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'z_target' argument must have shape (n_signals, n_atoms) with n_signals = "
             f"{x.shape[0]}. Got {tuple(z_target.shape)}."
         )

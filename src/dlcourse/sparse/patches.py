@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..utils import check_int, check_positive
+from .._validation import InvalidParameterError, check_scalar
 
 __all__ = ["image_patches", "whiten", "atom_spread", "atom_orientedness", "atom_grid"]
 
@@ -54,9 +54,9 @@ def image_patches(
     ndarray of shape (n_patches, patch_size**2), values in [0, 1], rows are flattened patches
     (row-major, ``patch.reshape(patch_size, patch_size)`` gives the image back).
     """
-    size = check_int("patch_size", patch_size, 2)
-    n_patches = check_int("n_patches", n_patches, 1)
-    downscale = check_int("downscale", downscale, 1)
+    size = check_scalar(patch_size, "patch_size", int, low=2)
+    n_patches = check_scalar(n_patches, "n_patches", int, low=1)
+    downscale = check_scalar(downscale, "downscale", int, low=1)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     out = []
     images = _grey_images()
@@ -91,10 +91,10 @@ def whiten(X: Any, eps: float = 1e-2, return_matrix: bool = False):
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] < 2:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'X' argument must have shape (n_signals >= 2, n_features). Got {X.shape}."
         )
-    eps = check_positive("eps", eps)
+    eps = check_scalar(eps, "eps", float, low=0, closed="neither")
     Xc = X - X.mean(axis=1, keepdims=True)
     C = Xc.T @ Xc / Xc.shape[0]
     evals, U = np.linalg.eigh(C)
@@ -107,10 +107,12 @@ def whiten(X: Any, eps: float = 1e-2, return_matrix: bool = False):
 def _as_atoms(D: Any, patch_size: int | None) -> tuple[np.ndarray, int]:
     D = np.asarray(D, dtype=np.float64)
     if D.ndim != 2:
-        raise ValueError(f"The 'D' argument must have shape (n_features, n_atoms). Got {D.shape}.")
+        raise InvalidParameterError(
+            f"The 'D' argument must have shape (n_features, n_atoms). Got {D.shape}."
+        )
     size = int(round(np.sqrt(D.shape[0]))) if patch_size is None else patch_size
     if size * size != D.shape[0]:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The atoms must be square patches: n_features = {D.shape[0]} is not "
             f"patch_size**2 = {size}**2."
         )
@@ -158,7 +160,9 @@ def atom_grid(D: Any, patch_size: int | None = None, n_cols: int | None = None, 
     [-1, 1] by its largest absolute value, the padding is 0 (grey in a diverging colormap)."""
     atoms, size = _as_atoms(D, patch_size)
     n = atoms.shape[0]
-    n_cols = int(np.ceil(np.sqrt(n))) if n_cols is None else check_int("n_cols", n_cols, 1)
+    n_cols = (
+        int(np.ceil(np.sqrt(n))) if n_cols is None else check_scalar(n_cols, "n_cols", int, low=1)
+    )
     n_rows = int(np.ceil(n / n_cols))
     grid = np.zeros((n_rows * (size + pad) + pad, n_cols * (size + pad) + pad))
     scale = np.maximum(np.abs(atoms).max(axis=(1, 2)), 1e-300)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import InvalidParameterError, check_reduction
 from ..utils import is_torch
 from ._arrays import check_lam, prepare, prepare_codes, spectral_norm_sq
 
@@ -37,11 +38,11 @@ __all__ = [
 def _check_threshold(t: Any) -> Any:
     if is_torch(t):
         if bool((t.detach() < 0).any()) or not bool(t.detach().isfinite().all()):
-            raise ValueError("The threshold 't' must be finite and >= 0 everywhere.")
+            raise InvalidParameterError("The threshold 't' must be finite and >= 0 everywhere.")
         return t
     arr = np.asarray(t, dtype=np.float64)
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"The threshold 't' must be finite and >= 0. Got {t!r}.")
+        raise InvalidParameterError(f"The threshold 't' must be finite and >= 0. Got {t!r}.")
     return t if arr.ndim else float(arr)
 
 
@@ -116,7 +117,7 @@ def group_soft_threshold(x: Any, t: float, groups: Any) -> Any:
     t = check_lam(t)
     g = np.asarray(groups)
     if g.ndim != 1 or g.shape[0] != x.shape[-1] or not np.issubdtype(g.dtype, np.integer):
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'groups' argument must be an integer array of shape (n_atoms,) = "
             f"({x.shape[-1]},). Got {g.dtype} array of shape {g.shape}."
         )
@@ -166,10 +167,7 @@ def lasso_objective(D: Any, x: Any, z: Any, lam: float, reduction: str = "mean")
     >>> float(lasso_objective(D, x, z, lam=0.5))     # 0.5 * 4 + 0.5 * 1
     2.5
     """
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(
-            f"The 'reduction' argument must be 'mean', 'sum' or 'none'. Got {reduction!r}."
-        )
+    check_reduction(reduction)
     lam = check_lam(lam)
     D, X, one, _ = prepare(D, x)
     Z = prepare_codes("z", z, X, X.shape[0], D.shape[1], one)
@@ -204,7 +202,7 @@ def lipschitz_constant(D: Any) -> float:
         D = np.asarray(D, dtype=np.float64)
         shape = D.shape
     if len(shape) != 2:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'D' argument (dictionary) must have shape (n_features, n_atoms). Got {shape}."
         )
     return spectral_norm_sq(D)

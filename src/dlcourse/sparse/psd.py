@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from ..utils import check_int, check_positive, is_torch
+from .._validation import InvalidParameterError, check_scalar
+from ..utils import is_torch
 from ._arrays import check_lam
 from .dictionary import normalize_atoms
 from .ista import fista
@@ -63,8 +64,8 @@ class PSDEncoder(_module_base()):
         import torch
 
         super().__init__()
-        n_features = check_int("n_features", n_features, 1)
-        n_atoms = check_int("n_atoms", n_atoms, 1)
+        n_features = check_scalar(n_features, "n_features", int, low=1)
+        n_atoms = check_scalar(n_atoms, "n_atoms", int, low=1)
         self.linear = torch.nn.Linear(n_features, n_atoms, dtype=dtype, device=device)
         self.gain = torch.nn.Parameter(torch.ones(n_atoms, dtype=dtype, device=device))
 
@@ -137,21 +138,21 @@ def predictive_sparse_decomposition(
     else:
         arr = np.asarray(X)
         if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
-            raise TypeError("The 'X' argument must be an array of real numbers.")
+            raise InvalidParameterError("The 'X' argument must be an array of real numbers.")
         dev = default_device() if device is None else torch.device(device)
         Xt = torch.as_tensor(arr, dtype=torch.float64, device=dev)
     if Xt.ndim != 2:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'X' argument must have shape (n_signals, n_features). Got {tuple(Xt.shape)}."
         )
     n, p = Xt.shape
-    K = check_int("n_atoms", n_atoms, 1)
+    K = check_scalar(n_atoms, "n_atoms", int, low=1)
     lam = check_lam(lam)
-    alpha = check_positive("alpha", alpha)
-    n_iter = check_int("n_iter", n_iter, 1)
-    n_code_iter = check_int("n_code_iter", n_code_iter, 1)
-    batch = min(check_int("batch_size", batch_size, 1), n)
-    lr = check_positive("lr", lr)
+    alpha = check_scalar(alpha, "alpha", float, low=0, closed="neither")
+    n_iter = check_scalar(n_iter, "n_iter", int, low=1)
+    n_code_iter = check_scalar(n_code_iter, "n_code_iter", int, low=1)
+    batch = min(check_scalar(batch_size, "batch_size", int, low=1), n)
+    lr = check_scalar(lr, "lr", float, low=0, closed="neither")
     gen = torch.Generator().manual_seed(seed)
 
     if D0 is None:
@@ -160,7 +161,7 @@ def predictive_sparse_decomposition(
     else:
         D = torch.as_tensor(np.asarray(D0) if not is_torch(D0) else D0).to(Xt.dtype).to(dev)
         if tuple(D.shape) != (p, K):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"The 'D0' argument must have shape (n_features, n_atoms) = ({p}, {K}). "
                 f"Got {tuple(D.shape)}."
             )
@@ -171,7 +172,7 @@ def predictive_sparse_decomposition(
     else:
         params = list(encoder.parameters())
         if not params:
-            raise ValueError("The 'encoder' argument has no parameters to train.")
+            raise InvalidParameterError("The 'encoder' argument has no parameters to train.")
         encoder = encoder.to(dtype=Xt.dtype, device=dev)
     opt = torch.optim.Adam(encoder.parameters(), lr=lr)
     eye = (alpha**0.5) * torch.eye(K, dtype=Xt.dtype, device=dev)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..utils import check_in_range, check_int, check_positive
+from .._validation import InvalidParameterError, check_scalar
 from .ista import fista
 
 __all__ = [
@@ -41,17 +41,20 @@ def _rng(seed: Any) -> np.random.Generator:
 def gaussian_measurements(m: int, n: int, seed: Any = 0) -> np.ndarray:
     """A random measurement matrix of shape (m, n) with i.i.d. :math:`\\mathcal{N}(0, 1/m)`
     entries (so :math:`\\mathbb{E}\\|Au\\|^2 = \\|u\\|^2`)."""
-    m, n = check_int("m", m, 1), check_int("n", n, 1)
+    m, n = check_scalar(m, "m", int, low=1), check_scalar(n, "n", int, low=1)
     return _rng(seed).standard_normal((m, n)) / np.sqrt(m)
 
 
 def sparse_vectors(n: int, k: int, n_signals: int = 1, seed: Any = 0) -> np.ndarray:
     """``n_signals`` rows of length ``n`` with exactly ``k`` non-zero, standard normal entries
     at uniformly random positions; shape (n_signals, n)."""
-    n, n_signals = check_int("n", n, 1), check_int("n_signals", n_signals, 1)
-    k = check_int("k", k, 0)
+    n, n_signals = (
+        check_scalar(n, "n", int, low=1),
+        check_scalar(n_signals, "n_signals", int, low=1),
+    )
+    k = check_scalar(k, "k", int, low=0)
     if k > n:
-        raise ValueError(f"The 'k' argument must be at most n = {n}. Got {k}.")
+        raise InvalidParameterError(f"The 'k' argument must be at most n = {n}. Got {k}.")
     rng = _rng(seed)
     U = np.zeros((n_signals, n))
     support = np.argsort(rng.random((n_signals, n)), axis=1)[:, :k]
@@ -103,17 +106,17 @@ def recover(
     A = np.asarray(A, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if A.ndim != 2:
-        raise ValueError(f"The 'A' argument must have shape (m, n). Got {A.shape}.")
+        raise InvalidParameterError(f"The 'A' argument must have shape (m, n). Got {A.shape}.")
     one = y.ndim == 1
     Y = y[None] if one else y
     if Y.ndim != 2 or Y.shape[1] != A.shape[0]:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'y' argument must have shape (n_signals, m) with m = {A.shape[0]} "
             f"measurements (the rows of A). Got {y.shape}."
         )
-    lam = check_positive("lam", lam)
-    n_stages = check_int("n_stages", n_stages, 1)
-    support_tol = check_in_range("support_tol", support_tol, 0.0, 1.0)
+    lam = check_scalar(lam, "lam", float, low=0, closed="neither")
+    n_stages = check_scalar(n_stages, "n_stages", int, low=1)
+    support_tol = check_scalar(support_tol, "support_tol", float, low=0.0, high=1.0, closed="left")
     m, n = A.shape
     scale = np.abs(Y).max(axis=1, keepdims=True)
     scale[scale == 0] = 1.0
@@ -166,11 +169,11 @@ def phase_transition(
     Returns an array of shape (len(deltas), len(rhos)) of success fractions.
     """
     rng = _rng(seed)
-    n = check_int("n", n, 2)
-    n_trials = check_int("n_trials", n_trials, 1)
+    n = check_scalar(n, "n", int, low=2)
+    n_trials = check_scalar(n_trials, "n_trials", int, low=1)
     deltas, rhos = np.asarray(deltas, dtype=float), np.asarray(rhos, dtype=float)
     if np.any((deltas <= 0) | (deltas > 1)) or np.any((rhos < 0) | (rhos > 1)):
-        raise ValueError("The grid needs deltas in (0, 1] and rhos in [0, 1].")
+        raise InvalidParameterError("The grid needs deltas in (0, 1] and rhos in [0, 1].")
     out = np.zeros((deltas.size, rhos.size))
     for i, delta in enumerate(deltas):
         m = max(1, int(round(delta * n)))
