@@ -644,7 +644,9 @@ class Sandbox:
             command = self._bwrap_command(argv, workdir, extra, forbidden, slot, limits, data_fds)
             if self.mode == BWRAP_USERNS:  # set inside the user namespace: counts its tasks only
                 del rlimits[resource.RLIMIT_NPROC]
-            return subprocess.Popen(
+            else:  # whatever a previous sandbox of this slot left behind must not count
+                self.teardown(slot)
+            proc = subprocess.Popen(
                 command,
                 env=full_env,
                 pass_fds=(*pass_fds, *data_fds),
@@ -652,6 +654,8 @@ class Sandbox:
                 preexec_fn=_limiter(rlimits),
                 **popen_kwargs,
             )
+            proc.sandbox_slot = slot  # for kill()
+            return proc
         finally:
             for fd in data_fds:
                 os.close(fd)
@@ -759,8 +763,61 @@ class Sandbox:
                 time.sleep(0.005)
             if alive:
                 logger.warning("sandbox: PID namespace init %s survived kill()", alive)
+            if (slot := getattr(proc, "sandbox_slot", None)) is not None:
+                self.teardown(slot)
         except Exception:  # kill() is called from error paths: never raise
             logger.exception("sandbox: kill() failed")
+
+    def teardown(self, slot: int, timeout: float = 10.0) -> int:
+        """Make sure that no process of ``slot`` survives; returns how many still do (0).
+
+        In the ``bwrap+setpriv`` mode every process of the slot runs as its uid: any process or
+        zombie of that uid (one that escaped the PID namespace's end, or one that is still
+        exiting) is killed and waited for, for at most ``timeout`` seconds, so that the next
+        submission in the slot starts with its whole process limit and all the CPU. Called by
+        :meth:`kill` and before each start in the slot. SysV IPC objects, POSIX message queues
+        and ``/dev/shm`` die with the sandbox's IPC and mount namespaces; the kernel keyrings
+        are out of reach (seccomp). In the other modes the student runs as the instructor's
+        uid, and the PID namespace (or the process group) is all there is: nothing to do.
+
+        Parameters
+        ----------
+        slot : int
+            The slot whose uid is swept.
+        timeout : float
+            Most seconds spent waiting; never hangs.
+
+        Returns
+        -------
+        int
+            Processes of the slot's uid left when the time ran out (logged as a warning).
+        """
+        _check_slot(slot)
+        if self.mode != BWRAP_ROOT:
+            return 0
+        uid = self.uid(slot)
+        if uid == os.getuid() or uid < BASE_UID:  # never sweep the grader's own uid
+            return 0
+        start = time.monotonic()
+        deadline = start + timeout
+        delay = 0.001
+        while every := _pids_of(uid, zombies=True):
+            live = [pid for pid in every if _alive(pid)]
+            now = time.monotonic()
+            if not live and now >= min(start + 1, deadline):
+                # Zombies whose parent outlives the sandbox (a grader that has not reaped a
+                # process yet) are that parent's to reap; ours die with the PID namespace.
+                logger.debug("sandbox: zombies of slot %d left to their parents: %s", slot, every)
+                return 0
+            for pid in live:
+                with _suppress():
+                    os.kill(pid, signal.SIGKILL)
+            if now >= deadline:
+                logger.warning("sandbox: %d processes of slot %d survived", len(live), slot)
+                return len(live)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        return 0
 
     # -- reporting --
 
@@ -893,16 +950,31 @@ def _alive(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
 
 
-def _pids_of(uid: int) -> list[int]:
-    """Live processes whose owner is ``uid``."""
+def _pids_of(uid: int, zombies: bool = False) -> list[int]:
+    """Live processes (and, if ``zombies``, zombies too) with ``uid`` as a real or effective uid.
+
+    Read from ``/proc/PID/status``, not from the owner of ``/proc/PID``, which is root for a
+    process that made itself non-dumpable (``prctl(PR_SET_DUMPABLE, 0)``).
+    """
     pids = []
+    wanted = str(uid)
     for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                if entry.stat().st_uid == uid and _alive(int(entry.name)):
-                    pids.append(int(entry.name))
-            except OSError:
-                pass
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(os.path.join(entry.path, "status"), "rb") as f:
+                status = f.read().decode("ascii", "replace")
+        except OSError:
+            continue
+        state = uids = ""
+        for line in status.splitlines():
+            if line.startswith("State:"):
+                state = line.split()[1] if len(line.split()) > 1 else ""
+            elif line.startswith("Uid:"):
+                uids = line
+                break
+        if wanted in uids.split()[1:3] and (zombies or state not in ("Z", "X")):
+            pids.append(int(entry.name))
     return pids
 
 

@@ -733,3 +733,87 @@ def test_copy_inputs_names_odd_entries_printably(tmp_path):
     assert events[0] == "left out bad\\xff (a symbolic link)"
     assert len(events) == 21 and events[-1] == "... and 11 more left out"
     "\n".join(events).encode("utf-8")  # no lone surrogates
+
+
+# --- nothing of one submission reaches the next in its slot (issue 17) ---------------------------
+
+_HOG = """
+import ctypes, os, time
+ctypes.CDLL(None).prctl(4, 0)  # PR_SET_DUMPABLE 0: /proc/PID now belongs to root
+for i in range(60):
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            while True:
+                pass
+        os._exit(0)
+time.sleep(0.5)
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+_FORTY_THREADS = """
+import threading, time
+threads = [threading.Thread(target=time.sleep, args=(0.2,)) for _ in range(40)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(len(threads))
+"""
+
+
+def test_a_hog_leaves_nothing_for_the_next_submission_in_its_slot(sb, tmp_path):
+    slot = 917
+    uid = BASE_UID + slot
+    proc = sb.popen(
+        [sys.executable, "-c", _HOG],
+        workdir=_workdir(sb, tmp_path, slot),
+        slot=slot,
+        limits=Limits(processes=200),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], TIMEOUT)
+        line = proc.stdout.readline() if ready else ""
+        hogs = len(_pids_of_uid(uid))
+    finally:
+        sb.kill(proc)
+    assert line.strip() == "ready" and hogs == 61
+    assert _pids_of_uid(uid) == []
+    # The next student in the slot gets the whole process limit (64 includes bwrap's init).
+    limits = Limits(processes=48)
+    rc, out, err = _run(
+        sb, _FORTY_THREADS, sb.prepare(tmp_path / "bob", slot=slot), slot=slot, limits=limits
+    )
+    assert (rc, out.strip()) == (0, "40"), err
+
+
+def test_teardown_kills_a_process_of_the_slot_that_escaped_the_namespace(sb, tmp_path):
+    slot = 918
+    uid = BASE_UID + slot
+    code = "import ctypes, time; ctypes.CDLL(None).prctl(4, 0); print(flush=True); time.sleep(600)"
+    straggler = subprocess.Popen(
+        [
+            sb.setpriv,
+            f"--reuid={uid}",
+            f"--regid={uid}",
+            "--clear-groups",
+            sys.executable,
+            "-c",
+            code,
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        select.select([straggler.stdout], [], [], TIMEOUT)
+        assert _pids_of_uid(uid) == [straggler.pid]
+        assert sb.teardown(slot, timeout=TIMEOUT) == 0
+        assert straggler.wait(timeout=TIMEOUT) == -signal.SIGKILL
+    finally:
+        straggler.kill()
+        straggler.wait(timeout=TIMEOUT)
+    # A sweep never touches the grader's own uid, and other modes have no slot uid to sweep.
+    assert Sandbox("bwrap-userns", bwrap=sb.bwrap).teardown(slot) == 0
