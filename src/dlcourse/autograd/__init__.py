@@ -2,8 +2,10 @@
 
 Taught in the chapter *Training neural networks* (book/training).
 
-* :mod:`~dlcourse.autograd.tensor`: :class:`Tensor`, the :class:`Function` base class of
-  every operation, ``backward`` (reverse topological order, iterative) and :class:`no_grad`;
+* :mod:`~dlcourse.autograd.function`: the :class:`Function` base class of every operation,
+  its :class:`Context`, :class:`no_grad` and ``unbroadcast``;
+* :mod:`~dlcourse.autograd.tensor`: :class:`Tensor` and ``backward`` (reverse topological
+  order, iterative);
 * :mod:`~dlcourse.autograd.ops`: one class per operation with its backward rule;
 * :mod:`~dlcourse.autograd.functional`: softmax, log-softmax, cross-entropy, MSE;
 * :mod:`~dlcourse.autograd.gradcheck`: checking gradients with central differences;

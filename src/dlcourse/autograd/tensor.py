@@ -1,9 +1,11 @@
-"""The engine of :mod:`dlcourse.autograd`: :class:`Tensor`, :class:`Function` and ``backward``.
+"""The engine of :mod:`dlcourse.autograd`: :class:`Tensor` and ``backward``.
 
 Taught in the chapter *Training neural networks* (book/training).
 
-A :class:`Tensor` wraps a NumPy array. Every operation on tensors is a small class
-derived from :class:`Function` with two static methods:
+A :class:`Tensor` wraps a NumPy array. Every operation on tensors is a small class derived
+from :class:`~dlcourse.autograd.function.Function` (in :mod:`dlcourse.autograd.function`,
+with ``Context``, ``no_grad`` and ``unbroadcast``, which this module re-exports) with two
+static methods:
 
 * ``forward(ctx, *arrays, **params) -> array`` computes the output from plain arrays
   and stores in ``ctx`` whatever the backward rule will need;
@@ -29,10 +31,12 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from contextlib import ContextDecorator
 from typing import Any
 
 import numpy as np
+
+from . import ops
+from .function import Context, Function, Node, is_grad_enabled, no_grad, unbroadcast
 
 __all__ = [
     "Tensor",
@@ -45,81 +49,7 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------- gradient mode
-class _GradMode:
-    """Whether operations record the graph (switched off inside :class:`no_grad`)."""
-
-    enabled = True
-
-
-def is_grad_enabled() -> bool:
-    """Return ``True`` unless the code runs inside a :class:`no_grad` block."""
-    return _GradMode.enabled
-
-
-class no_grad(ContextDecorator):
-    """Context manager (or decorator) under which operations build no graph.
-
-    Use it for evaluation and for parameter updates: outputs computed inside the block
-    have ``requires_grad=False`` and keep no reference to their inputs.
-
-    Examples
-    --------
-    >>> x = Tensor([1.0, 2.0], requires_grad=True)
-    >>> with no_grad():
-    ...     y = x * 2
-    >>> y.requires_grad
-    False
-    """
-
-    def __init__(self) -> None:
-        self._previous: list[bool] = []  # a stack, so a decorated function may recurse
-
-    def __enter__(self) -> no_grad:
-        self._previous.append(_GradMode.enabled)
-        _GradMode.enabled = False
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _GradMode.enabled = self._previous.pop()
-
-
 # --------------------------------------------------------------------------- helpers
-def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum ``grad`` over the axes along which an operand of ``shape`` was broadcast.
-
-    If ``x`` of shape ``shape`` was broadcast to ``y`` (NumPy rules: missing leading axes
-    are added, axes of length 1 are repeated), every entry of ``x`` was used once per copy,
-    so its gradient is the sum of ``grad`` over the copies:
-    :math:`\\bar x_{j} = \\sum_{i \\text{ copies of } j} \\bar y_i`.
-
-    Parameters
-    ----------
-    grad : ndarray
-        Gradient with respect to the broadcast result.
-    shape : tuple of int
-        Shape of the operand before broadcasting.
-
-    Returns
-    -------
-    ndarray of shape ``shape`` (``grad`` itself when the shapes already match).
-
-    Examples
-    --------
-    >>> unbroadcast(np.ones((2, 3, 4)), (3, 1)).tolist()
-    [[8.0], [8.0], [8.0]]
-    """
-    if grad.shape == shape:  # the common case: nothing was broadcast
-        return grad
-    extra = grad.ndim - len(shape)
-    if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
-    repeated = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if repeated:
-        grad = grad.sum(axis=repeated, keepdims=True)
-    return grad.reshape(shape)
-
-
 def _to_float_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Convert ``data`` to a new floating-point array, with an error a student can read."""
     if isinstance(data, Tensor):
@@ -175,79 +105,8 @@ def as_tensor(x: Any, dtype: Any = None) -> Tensor:
     return Tensor(x)
 
 
-# --------------------------------------------------------------------------- Function
-class Context:
-    """Scratch space an operation fills in ``forward`` and reads in ``backward``.
-
-    Attributes
-    ----------
-    saved : tuple of ndarray
-        What :meth:`save_for_backward` stored.
-    needs_input_grad : tuple of bool
-        For each input, whether a gradient must be computed for it; ``backward`` may
-        return ``None`` for the others and skip their (possibly costly) computation.
-    """
-
-    saved: tuple
-    needs_input_grad: tuple[bool, ...]
-
-    def save_for_backward(self, *values: Any) -> None:
-        """Keep ``values`` (arrays the backward rule needs) in ``ctx.saved``."""
-        self.saved = values
-
-
-class Function:
-    """Base class of every differentiable operation (the "op-as-class" shape).
-
-    Subclasses define two static methods and inherit :meth:`apply`::
-
-        class Mul(Function):
-            @staticmethod
-            def forward(ctx, a, b):
-                ctx.save_for_backward(a, b)
-                return a * b
-
-            @staticmethod
-            def backward(ctx, grad):
-                a, b = ctx.saved
-                return unbroadcast(grad * b, a.shape), unbroadcast(grad * a, b.shape)
-
-    ``forward`` and ``backward`` see plain NumPy arrays, never tensors; ``backward`` must
-    not modify ``grad`` in place.
-    """
-
-    @staticmethod
-    def forward(ctx: Context, *arrays: np.ndarray, **params: Any) -> np.ndarray:
-        raise NotImplementedError
-
-    @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> Any:
-        raise NotImplementedError
-
-    @classmethod
-    def apply(cls, *inputs: Any, **params: Any) -> Tensor:
-        """Run ``forward`` on the inputs' arrays and record the graph node.
-
-        Non-tensor inputs (numbers, arrays) become constant tensors; a number takes the
-        dtype of the first tensor input. Keyword arguments (``axis``, ``shape``...) are
-        passed to ``forward`` and are not differentiated.
-        """
-        for x in inputs:
-            if not isinstance(x, Tensor):
-                dtype = next((t.data.dtype for t in inputs if isinstance(t, Tensor)), None)
-                inputs = tuple(as_tensor(t, dtype) for t in inputs)
-                break
-        ctx = Context()
-        ctx.needs_input_grad = tuple(t.requires_grad for t in inputs)
-        requires_grad = _GradMode.enabled and any(ctx.needs_input_grad)
-        out = Tensor._make(cls.forward(ctx, *[t.data for t in inputs], **params), requires_grad)
-        if requires_grad:
-            out._op, out._ctx, out._parents = cls, ctx, inputs
-        return out
-
-
 # --------------------------------------------------------------------------- Tensor
-class Tensor:
+class Tensor(Node):
     """An array that remembers how it was computed, so that gradients can flow back.
 
     Parameters
@@ -301,6 +160,11 @@ class Tensor:
         t.requires_grad = requires_grad
         t._op, t._ctx, t._parents, t._retains_grad = None, None, (), False
         return t
+
+    @classmethod
+    def _lift(cls, x: Any, dtype: Any = None) -> Tensor:
+        """What :meth:`Function.apply` makes of a non-tensor input: :func:`as_tensor`."""
+        return as_tensor(x, dtype)
 
     # ----------------------------------------------------------------- array-like
     @property
@@ -607,7 +471,3 @@ def _topological_order(root: Tensor) -> list[Tensor]:
             stack.pop()
             order.append(node)
     return order
-
-
-# The operation classes subclass ``Function`` defined above, so they are imported last.
-from . import ops  # noqa: E402
