@@ -107,10 +107,23 @@ def check_close(got, want, name: str, rtol: float = 1e-6, atol: float = 1e-9, de
     )
 
 
+def _private(value):
+    """A copy of a NumPy array or a list, else the value itself."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
 def raises(exc_type, fn, *args, **kwargs) -> bool:
-    """True if ``fn(*args, **kwargs)`` raises ``exc_type``; other exceptions propagate."""
+    """True if ``fn(*args, **kwargs)`` raises ``exc_type``; other exceptions propagate.
+
+    ``fn`` gets copies of the NumPy arrays and lists among the arguments, so that a function
+    that changes its arguments cannot change the caller's values.
+    """
     try:
-        fn(*args, **kwargs)
+        fn(*[_private(a) for a in args], **{k: _private(v) for k, v in kwargs.items()})
     except exc_type:
         return True
     return False
