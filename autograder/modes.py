@@ -23,7 +23,15 @@ import ast
 import builtins
 from dataclasses import dataclass
 
-__all__ = ["MODES", "Finding", "lint_notebook", "declared_mode", "choose_mode"]
+__all__ = [
+    "MODES",
+    "Finding",
+    "lint_notebook",
+    "declared_mode",
+    "choose_mode",
+    "shared_globals",
+    "seeding_statements",
+]
 
 MODES = ("isolated", "compatible")
 
@@ -183,6 +191,47 @@ def _test_cell_reasons(source: str, student_bound: set[str], student_reads: set[
     return reasons
 
 
+def shared_globals(answer_sources: list[str]) -> set[str]:
+    """Globals that the answer cells' functions read but do not define: a test cell that sets
+    one means the student's function to see it (isolated mode sends it across)."""
+    bound: set[str] = set()
+    reads: set[str] = set()
+    for source in answer_sources:
+        tree = _parse(_python_only(source))
+        if tree is not None:
+            bound |= _bound_at_top(tree)
+            reads |= _read_in_functions(tree)
+    return reads - bound - set(dir(builtins))
+
+
+def seeding_statements(source: str) -> list[tuple[str, str, str]]:
+    """The top-level calls of a test cell that seed a global random generator, as
+    ``(object, method, arguments)`` source texts: ``np.random.seed(0)`` gives
+    ``("np.random", "seed", "0")``; only calls whose arguments are constants."""
+    tree = _parse(_python_only(source))
+    if tree is None:
+        return []
+    found = []
+    for node in tree.body:
+        call = node.value if isinstance(node, ast.Expr) else None
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr in _SEEDING
+            and not call.keywords
+            and all(isinstance(a, ast.Constant) for a in call.args)
+        ):
+            args = ", ".join(ast.unparse(a) for a in call.args)
+            found.append((ast.unparse(call.func.value), call.func.attr, args))
+    return found
+
+
+def _python_only(source: str) -> str:
+    return "\n".join(
+        "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
+    )
+
+
 def lint_notebook(nb, name: str, shipped: set[str] = frozenset()) -> list[Finding]:
     """The test cells of notebook ``nb`` that cannot run in isolated mode, with the reason.
 
@@ -201,10 +250,7 @@ def lint_notebook(nb, name: str, shipped: set[str] = frozenset()) -> list[Findin
     student_reads: set[str] = set()
     student_classes: set[str] = set()
     for cell in answers:
-        tree = _parse("\n".join(
-            "" if line.lstrip().startswith(("%", "!")) else line
-            for line in cell.source.splitlines()
-        ))  # fmt: skip
+        tree = _parse(_python_only(cell.source))
         if tree is None:
             continue
         student_bound |= _bound_at_top(tree)

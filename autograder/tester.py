@@ -28,12 +28,14 @@ import sys
 import tempfile
 import time
 import traceback
+import types
 from pathlib import Path
 
 import nbformat
 
 from . import _wire
 from ._wire import clean_text
+from .modes import seeding_statements, shared_globals
 from .submission import (
     Plan,
     Ungradable,
@@ -121,6 +123,12 @@ class TrustedNamespace(dict):
             raise KeyError(name)  # Python then looks in builtins
         return self._session.student_value(name)
 
+    def __setitem__(self, name, value):
+        """A test cell that sets a global the student's functions read sends it across."""
+        super().__setitem__(name, value)
+        if self._session.sharing and name in self._session.shared:
+            self._session.share(name, value)
+
 
 class Session:
     """The grading of one submission (one student process at a time, restarted when it dies)."""
@@ -137,11 +145,15 @@ class Session:
         self.proc = None
         self.ep = None
         self.log = None
+        self.work: Path | None = None
         answer_sources = [
             c.source
             for c in source_nb.cells
             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
         ]
+        self.shared = shared_globals(answer_sources)
+        self.sharing = False  # True while a test cell runs
+        self.pushed: dict[str, object] = {}  # globals sent across, sent again after a restart
         self.ns = TrustedNamespace(self, student_names(answer_sources))
         # in the folder of this test process, which the grader removes whenever it stops it
         folder = os.environ.get("DLCOURSE_GRADER_TMP")
@@ -151,7 +163,7 @@ class Session:
     # ---- the student process
     def _start(self) -> None:
         self.starts += 1
-        work = self.base / f"work{self.starts}"
+        work = self.work = self.base / f"work{self.starts}"
         work.mkdir()
         release = Path(self.job["release_dir"])
         for folder in (Path(self.job["submission"]), release):  # assignment files win
@@ -238,6 +250,11 @@ class Session:
                 if status == "died":
                     self.completed.remove(idx)
                     break
+            for name, value in list(self.pushed.items()) if self.ep is not None else []:
+                try:
+                    self.share(name, value)
+                except (_wire.ProtocolError, _wire.Deadline, ValueError, TypeError):
+                    pass
         return True
 
     def _serve_student(self, ep, msg):
@@ -247,6 +264,29 @@ class Session:
         if isinstance(fn, _wire._ProxyBase) or not callable(fn):
             raise PermissionError("not a function the tests passed in")
         return fn(*ep.decode(msg.get("args")), **ep.decode(msg.get("kwargs")))
+
+    def share(self, name: str, value) -> None:
+        """Set global ``name`` in the student's process (by value, or as a callable)."""
+        if self.ep is None:
+            return
+        try:
+            encoded = self.ep.encode(value)
+        except (ValueError, TypeError):
+            return  # a value that cannot cross (a module): the student's code does without
+        self.pushed[name] = value
+        self.ep.request("setname", name=name, value=encoded)
+
+    def seed_student(self, cell) -> None:
+        """Seed the student's generators as the test cell seeds its own (``np.random.seed``),
+        so that code drawing from them gives the same values at every regrade."""
+        for target, method, args in seeding_statements(cell.source):
+            try:
+                module = eval(target, self.ns)  # noqa: S307 - the instructor's test code
+            except Exception:  # noqa: BLE001 - not a module the test can name: leave it
+                continue
+            if isinstance(module, types.ModuleType):
+                load = f"__import__('importlib').import_module({module.__name__!r})"
+                self.ep.request("run_cell", source=f"{load}.{method}({args})")
 
     def student_value(self, name: str):
         if not self.alive():
@@ -368,8 +408,13 @@ class Session:
         failed_line = None
         self.ep.deadline = time.monotonic() + self.timeout
         shown_output = ""
+        cwd = os.getcwd()
         try:
             code = compile(cell.source, filename, "exec")
+            self.seed_student(cell)
+            self.sharing = True
+            if self.work is not None:
+                os.chdir(self.work)  # relative paths in tests see the student's files
             self._with_alarm(lambda: exec(code, self.ns))
             outcome.update(points=cell.points, passed=True)
         except _wire.Deadline:
@@ -394,6 +439,8 @@ class Session:
             outcome["message"] = text[:2000]
             outcome["failed_line"] = failed_line
         finally:
+            self.sharing = False
+            os.chdir(cwd)
             if self.ep is not None:
                 self.ep.deadline = time.monotonic() + 10
                 try:

@@ -3,8 +3,8 @@
 A tiny course, written here, is graded in compatible mode (every cell in the student's
 sandboxed process, scored as nbgrader scores it) and, where it matters, in isolated mode:
 
-- a test cell that sets a global the student's function reads works in compatible mode and is
-  what the linter says isolated mode cannot do;
+- a test cell that sets a global the student's function reads works in both modes (isolated
+  mode sends it across);
 - partial credit (a number as a test cell's result) and a test cell writing to stderr are
   scored as nbgrader scores them;
 - a student who records the hidden tests while they run and prints them later gets nothing
@@ -235,13 +235,16 @@ def test_tampering_is_flagged_for_review(graded):
     assert any("run_cell" in f for f in result.flags), result.flags
 
 
-def test_isolated_mode_cannot_share_test_globals(graded):
-    """The same solution, isolated: the test's global never reaches the student's function."""
+def test_isolated_mode_sends_test_globals_but_knows_no_partial_credit(graded):
+    """The same solution, isolated: the global the test cell sets reaches the student's
+    function; a number as a test cell's result is not partial credit there (the linter's
+    finding), so that cell gets its full points."""
     course, _ = graded
     [result] = course.autograde("hw", ["solution"], mode="isolated", sandbox="auto")
-    failed = {t["grade_id"]: t for t in result.tests if not t["passed"]}
-    assert "test_scale" in failed, result.tests
-    assert "FACTOR" in failed["test_scale"]["message"]
+    points = {t["grade_id"]: t["points"] for t in result.tests}
+    assert points["test_scale"] == 3.0, result.tests
+    assert points["test_partial"] == 2.0
+    assert result.mode == "isolated"
 
 
 # -- the linter -----------------------------------------------------------------------------------
@@ -311,3 +314,56 @@ def test_linter_accepts_plain_tests_and_respects_declarations():
     nb.metadata["autograder"] = {"mode": "sandboxed"}
     with pytest.raises(ValueError, match="must be one of"):
         declared_mode({"nb.ipynb": nb})
+
+
+def test_isolated_mode_seeds_and_working_folder(tmp_path):
+    """Isolated mode: a test's ``np.random.seed`` seeds the student's generator too, and a
+    relative path in a test finds the file the student's code wrote (its working folder)."""
+    root = tmp_path / "course"
+    (root / "source" / "iso").mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text("c = get_config()\n")
+    nb = _notebook(
+        _code("import numpy as np", grade_id="setup", locked=True),
+        _code(
+            """
+            def noise(n):
+                ### BEGIN SOLUTION
+                return np.random.rand(n)
+                ### END SOLUTION
+            """,
+            grade_id="noise",
+            solution=True,
+        ),
+        _code(
+            "np.random.seed(7)\nfirst = noise(3)\nnp.random.seed(7)\n"
+            "assert np.allclose(first, np.random.rand(3))",
+            grade_id="test_noise",
+            grade=True,
+            points=1,
+        ),
+        _code(
+            """
+            def save(text):
+                ### BEGIN SOLUTION
+                with open("out.txt", "w") as f:
+                    f.write(text)
+                ### END SOLUTION
+            """,
+            grade_id="save",
+            solution=True,
+        ),
+        _code(
+            "save('hello')\nassert open('out.txt').read() == 'hello'",
+            grade_id="test_save",
+            grade=True,
+            points=1,
+        ),
+    )
+    nbformat.write(nb, root / "source" / "iso" / "iso.ipynb")
+    course = Course(root, timeout=TIMEOUT)
+    course.release("iso")
+    folder = root / "submitted" / "solution" / "iso"
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / "iso.ipynb")
+    [result] = course.autograde("iso", mode="isolated", sandbox="auto")
+    assert result.score == 2.0, result.tests
