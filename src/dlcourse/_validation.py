@@ -311,6 +311,7 @@ def check_ndim(
     ndim: int | Sequence[int] | None = None,
     shape: Sequence[int | None] | None = None,
     *,
+    min_ndim: int | None = None,
     what: str = "an array",
     caller: str | None = None,
 ) -> Any:
@@ -318,8 +319,11 @@ def check_ndim(
 
     ``ndim`` is an int or a tuple of allowed ints; ``shape`` a tuple whose ``None`` entries
     match any size. ``what`` names the expected layout in the message, e.g.
-    ``"a tensor of shape (N, C, H, W)"``.
+    ``"a tensor of shape (N, C, H, W)"``. ``min_ndim`` asks for at least that many axes.
     """
+    if min_ndim is not None and x.ndim < min_ndim:
+        text = f"{what} with at least {min_ndim} dimension{'s' if min_ndim > 1 else ''}"
+        raise invalid(name, text, _shape_of(x), caller)
     if ndim is not None and x.ndim not in _tuple(tuple(ndim) if isinstance(ndim, list) else ndim):
         text = what if what != "an array" else f"a {_ndim_text(ndim)} array"
         raise invalid(name, text, _shape_of(x), caller)
@@ -353,6 +357,7 @@ def as_float_array(
     *,
     ndim: int | Sequence[int] | None = None,
     shape: Sequence[int | None] | None = None,
+    min_ndim: int | None = None,
     dtype: Any = np.float64,
     caller: str | None = None,
     allow_nan: bool = False,
@@ -369,6 +374,8 @@ def as_float_array(
         Allowed numbers of dimensions.
     shape : tuple, optional
         The expected shape; ``None`` entries match any size.
+    min_ndim : int, optional
+        The least number of dimensions allowed.
     dtype : numpy dtype or None
         The dtype of the result; ``None`` keeps a floating input's dtype (float32 stays
         float32) and turns anything else into float64.
@@ -394,7 +401,7 @@ def as_float_array(
     if dtype is None:
         dtype = a.dtype if np.issubdtype(a.dtype, np.floating) else np.float64
     a = a.astype(dtype, copy=False)
-    check_ndim(a, name, ndim, shape, caller=caller)
+    check_ndim(a, name, ndim, shape, min_ndim=min_ndim, caller=caller)
     if not allow_nan and not np.all(np.isfinite(a)):
         bad = _Raw(f"{int(np.sum(~np.isfinite(a)))} non-finite entries")
         raise invalid(name, "an array of finite numbers", bad, caller)

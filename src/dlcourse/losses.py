@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import InvalidParameterError, invalid
+from ._validation import InvalidParameterError, as_float_array, check_reduction, invalid
 
 __all__ = [
     "one_hot",
@@ -44,37 +44,8 @@ __all__ = [
     "cauchy_schwarz_loss",
 ]
 
-_REDUCTIONS = ("mean", "sum", "none")
-
 
 # --------------------------------------------------------------------------- validation
-def _as_float_array(name: str, value) -> np.ndarray:
-    try:
-        a = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(
-            f"The '{name}' argument must be an array of real numbers. Got {type(value).__name__}."
-        ) from None
-    if a.ndim == 0:
-        raise InvalidParameterError(
-            f"The '{name}' argument must have at least one dimension. Got a scalar {value!r}."
-        )
-    if not np.all(np.isfinite(a)):
-        raise InvalidParameterError(
-            f"The '{name}' argument must contain only finite numbers. "
-            f"Got {np.sum(~np.isfinite(a))} non-finite entries."
-        )
-    return a
-
-
-def _check_reduction(reduction: str) -> str:
-    if reduction not in _REDUCTIONS:
-        raise InvalidParameterError(
-            f"The 'reduction' argument must be one of {_REDUCTIONS}. Got {reduction!r}."
-        )
-    return reduction
-
-
 def _reduce(per_sample: np.ndarray, reduction: str):
     if reduction == "none":
         return per_sample
@@ -89,8 +60,8 @@ def _per_sample(values: np.ndarray) -> np.ndarray:
 
 
 def _pair(o, y, name_o: str = "o", name_y: str = "y") -> tuple[np.ndarray, np.ndarray]:
-    o = _as_float_array(name_o, o)
-    y = _as_float_array(name_y, y)
+    o = as_float_array(o, name_o, min_ndim=1)
+    y = as_float_array(y, name_y, min_ndim=1)
     if o.ndim > 2:
         raise InvalidParameterError(
             f"The '{name_o}' argument must have shape (n,) or (n, k). Got {o.shape}."
@@ -113,7 +84,7 @@ def _signs(name: str, y: np.ndarray) -> np.ndarray:
 
 
 def _logits(o) -> np.ndarray:
-    o = _as_float_array("o", o)
+    o = as_float_array(o, "o", min_ndim=1)
     if o.ndim != 2:
         raise InvalidParameterError(
             f"The 'o' argument (logits) must have shape (n, k). Got {o.shape}."
@@ -130,7 +101,7 @@ def _targets(y, n: int, k: int) -> np.ndarray:
                 f"The 'y' argument must have {n} labels, one per row of 'o'. Got {y_arr.shape[0]}."
             )
         return one_hot(y_arr, k)
-    y_arr = _as_float_array("y", y_arr)
+    y_arr = as_float_array(y_arr, "y", min_ndim=1)
     if y_arr.shape != (n, k):
         raise InvalidParameterError(
             f"The 'y' argument must have shape ({n},) or ({n}, {k}). Got {y_arr.shape}."
@@ -204,7 +175,7 @@ def logsumexp(o, axis: int = -1) -> np.ndarray:
     >>> float(logsumexp([1000.0, 1000.0]))  # naive exp(1000) overflows
     1000.6931471805599
     """
-    return _lse(_as_float_array("o", o), axis)
+    return _lse(as_float_array(o, "o", min_ndim=1), axis)
 
 
 def _lse(a: np.ndarray, axis: int) -> np.ndarray:
@@ -221,7 +192,7 @@ def log_softmax(o, axis: int = -1) -> np.ndarray:
     >>> np.round(log_softmax([[0.0, 0.0]]), 4)
     array([[-0.6931, -0.6931]])
     """
-    o = _as_float_array("o", o)
+    o = as_float_array(o, "o", min_ndim=1)
     return o - np.expand_dims(_lse(o, axis), axis)
 
 
@@ -249,7 +220,7 @@ def softmax(o, axis: int = -1) -> np.ndarray:
     >>> softmax([1000.0, 1000.0])  # shifting by the max keeps this finite
     array([0.5, 0.5])
     """
-    o = _as_float_array("o", o)
+    o = as_float_array(o, "o", min_ndim=1)
     e = np.exp(o - o.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
@@ -276,7 +247,7 @@ def l1_loss(o, y, reduction: str = "mean"):
     >>> l1_loss([[1.0, 2.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, -1.0]], reduction="none")
     array([3., 1.])
     """
-    _check_reduction(reduction)
+    check_reduction(reduction)
     o, y = _pair(o, y)
     return _reduce(_per_sample(np.abs(y - o)), reduction)
 
@@ -291,7 +262,7 @@ def l2_loss(o, y, reduction: str = "mean"):
     >>> l2_loss([[1.0, 2.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, -1.0]])
     3.0
     """
-    _check_reduction(reduction)
+    check_reduction(reduction)
     o, y = _pair(o, y)
     return _reduce(_per_sample((y - o) ** 2), reduction)
 
@@ -327,7 +298,7 @@ def hinge_loss(o, y, margin: float = 1.0, power: int = 1, reduction: str = "mean
     >>> hinge_loss([2.0, 0.5, -1.0], [1, 1, 1], power=2, reduction="none")
     array([0.  , 0.25, 4.  ])
     """
-    _check_reduction(reduction)
+    check_reduction(reduction)
     o, y = _pair(o, y)
     _signs("y", y)
     margin = float(margin)
@@ -359,7 +330,7 @@ def logistic_loss(o, y, reduction: str = "mean"):
     >>> logistic_loss([-1000.0], [1])  # -log sigmoid(-1000) = 1000, without overflow
     1000.0
     """
-    _check_reduction(reduction)
+    check_reduction(reduction)
     o, y = _pair(o, y)
     _signs("y", y)
     return _reduce(_per_sample(np.logaddexp(0.0, -y * o)), reduction)
@@ -393,7 +364,7 @@ def cross_entropy(o, y, reduction: str = "mean"):
     >>> round(cross_entropy([[1.1, 2.2, 0.2, -1.7]], [0]), 4)
     1.4977
     """
-    _check_reduction(reduction)
+    check_reduction(reduction)
     o = _logits(o)
     t = _targets(y, *o.shape)
     return _reduce(-(t * log_softmax(o)).sum(axis=1), reduction)
@@ -424,7 +395,7 @@ def cross_entropy_grad(o, y, reduction: str = "mean") -> np.ndarray:
     >>> np.round(cross_entropy_grad([[1.1, 2.2, 0.2, -1.7]], [0]), 3)
     array([[-0.776,  0.672,  0.091,  0.014]])
     """
-    _check_reduction(reduction)
+    check_reduction(reduction)
     o = _logits(o)
     t = _targets(y, *o.shape)
     g = softmax(o) * t.sum(axis=1, keepdims=True) - t
@@ -455,7 +426,7 @@ def tanimoto_loss(o, y, reduction: str = "mean"):
     >>> round(tanimoto_loss(o, [0]), 4)   # -(1/2) / (1/2 + 1 - 1/2)
     -0.5
     """
-    _check_reduction(reduction)
+    check_reduction(reduction)
     o = _logits(o)
     t = _targets(y, *o.shape)
     p = softmax(o)
@@ -488,7 +459,7 @@ def cauchy_schwarz_loss(o, y, reduction: str = "mean"):
     >>> round(cauchy_schwarz_loss(o, [0]), 4)   # log(sqrt(2))
     0.3466
     """
-    _check_reduction(reduction)
+    check_reduction(reduction)
     o = _logits(o)
     t = _targets(y, *o.shape)
     if np.any(t.sum(axis=1) <= 0):

@@ -31,7 +31,7 @@ import numbers
 import numpy as np
 import torch
 
-from .._validation import InvalidParameterError, invalid
+from .._validation import InvalidParameterError, as_float_array, invalid
 
 __all__ = [
     "distance_transform",
@@ -53,12 +53,7 @@ def _as_numpy_input(x):
 
         arr = x.detach().to("cpu", torch.float64).numpy()
     else:
-        try:
-            arr = np.asarray(x, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise InvalidParameterError(
-                f"The 'x' argument must be an array of numbers. Got {type(x).__name__}."
-            ) from None
+        arr = as_float_array(x, "x", allow_nan=True)  # -inf marks 'forbidden'
 
         def back(a):
             return a

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 import torch
 
-from .._validation import InvalidParameterError, as_array_or_tensor, invalid
+from .._validation import InvalidParameterError, as_array_or_tensor, as_float_array, invalid
 
 __all__ = [
     "translate",
@@ -155,14 +155,7 @@ class _Rot:
 
 
 def _to_numpy(value, what: str) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        return value.detach().to("cpu", torch.float64).numpy()
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(
-            f"{what} must be an array or a tensor. Got {type(value).__name__}."
-        ) from None
+    return as_float_array(value, what, allow_nan=True)
 
 
 def _relative(diff: float, scale: float, other: float) -> float:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .._validation import InvalidParameterError, as_image_batch, as_tensor, check_pair
+from .._validation import InvalidParameterError, as_image_batch, as_tensor, check_option, check_pair
 
 __all__ = ["output_size", "pad2d", "sliding_windows", "im2col", "col2im"]
 
@@ -79,10 +79,7 @@ def pad2d(x, padding, value: float = 0.0, mode: str = "zeros"):
     equivariant to circular shifts).
     """
     ph, pw = check_pair(padding, "padding", low=0)
-    if mode not in _PADDING_MODES:
-        raise InvalidParameterError(
-            f"The 'padding_mode' argument must be one of {_PADDING_MODES}. Got {mode!r}."
-        )
+    check_option(mode, "padding_mode", _PADDING_MODES)
     if ph == 0 and pw == 0:
         return x
     if mode == "circular":

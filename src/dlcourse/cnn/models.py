@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._validation import InvalidParameterError, check_pair, check_scalar, invalid
+from .._validation import check_option, check_pair, check_scalar, invalid
 from .conv import Conv2d
 from .im2col import output_size
 from .pooling import AvgPool2d, MaxPool2d
@@ -38,10 +38,7 @@ _BACKENDS = ("dlcourse", "torch")
 
 
 def _check_backend(backend: str) -> str:
-    if backend not in _BACKENDS:
-        raise InvalidParameterError(
-            f"The 'backend' argument must be one of {_BACKENDS}. Got {backend!r}."
-        )
+    check_option(backend, "backend", _BACKENDS)
     return backend
 
 

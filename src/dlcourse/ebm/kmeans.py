@@ -25,25 +25,17 @@ import math
 
 import numpy as np
 
-from .._validation import InvalidParameterError, check_scalar
+from .._validation import InvalidParameterError, as_float_array, check_ndim, check_scalar
 from .free_energy import free_energy
 
 __all__ = ["KMeansEBM"]
 
 
 def _as_points(name: str, y, d: int | None = None) -> np.ndarray:
-    try:
-        y = np.asarray(y, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(
-            f"The '{name}' argument must be an array of shape (n, d). Got {type(y).__name__}."
-        ) from None
+    y = as_float_array(y, name, allow_nan=True)
     if y.ndim == 1 and d is not None and y.shape[0] == d:
         y = y[None, :]
-    if y.ndim != 2:
-        raise InvalidParameterError(
-            f"The '{name}' argument must have shape (n, d). Got shape {y.shape}."
-        )
+    check_ndim(y, name, 2, what="an array of shape (n, d)")
     if d is not None and y.shape[1] != d:
         raise InvalidParameterError(
             f"The '{name}' argument must have {d} features (the model was fitted on {d}). "

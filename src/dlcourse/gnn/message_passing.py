@@ -33,7 +33,7 @@ import inspect
 import torch
 from torch import nn
 
-from .._validation import InvalidParameterError
+from .._validation import check_option
 from .graph import as_graph, check_node_features
 from .scatter import AGGREGATORS, scatter
 
@@ -66,10 +66,7 @@ class MessagePassing(nn.Module):
 
     def __init__(self, aggr: str = "sum") -> None:
         super().__init__()
-        if aggr not in AGGREGATORS:
-            raise InvalidParameterError(
-                f"The 'aggr' argument must be one of {AGGREGATORS}. Got {aggr!r}."
-            )
+        check_option(aggr, "aggr", AGGREGATORS)
         self.aggr = aggr
         # gather the targets' features only for layers whose message uses them (GraphConv
         # does not, and skipping the gather saves an (E, d) copy)

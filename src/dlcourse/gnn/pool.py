@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import InvalidParameterError
+from .._validation import InvalidParameterError, check_option
 from .scatter import AGGREGATORS, scatter
 
 __all__ = ["global_pool", "global_sum_pool", "global_mean_pool", "global_max_pool"]
@@ -57,10 +57,7 @@ def global_pool(
         raise InvalidParameterError(
             f"The 'x' argument must be a tensor of shape (num_nodes, d). Got {_shape(x)}."
         )
-    if reduce not in AGGREGATORS:
-        raise InvalidParameterError(
-            f"The 'reduce' argument must be one of {AGGREGATORS}. Got {reduce!r}."
-        )
+    check_option(reduce, "reduce", AGGREGATORS)
     if batch is None:
         batch = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
         num_graphs = 1 if num_graphs is None else num_graphs

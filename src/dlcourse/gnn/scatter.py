@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import InvalidParameterError, check_scalar
+from .._validation import InvalidParameterError, check_option, check_scalar
 
 __all__ = ["AGGREGATORS", "scatter", "scatter_softmax"]
 
@@ -79,10 +79,7 @@ def scatter(
     [2.0, 0.0, 5.0]
     """
     num_nodes = _check(src, index, num_nodes)
-    if reduce not in AGGREGATORS:
-        raise InvalidParameterError(
-            f"The 'reduce' argument must be one of {AGGREGATORS}. Got {reduce!r}."
-        )
+    check_option(reduce, "reduce", AGGREGATORS)
     shape = (num_nodes, *src.shape[1:])
     if reduce == "max":
         expanded = index.view(-1, *([1] * (src.ndim - 1))).expand_as(src)

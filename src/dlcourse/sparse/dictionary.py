@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import InvalidParameterError, check_scalar
+from .._validation import InvalidParameterError, as_float_array, check_ndim, check_scalar
 from ..utils import is_torch
 from ._arrays import check_lam
 from .ista import fista
@@ -54,22 +54,12 @@ def normalize_atoms(D: Any, eps: float = 1e-12) -> Any:
 
 
 def _as_data(X: Any) -> np.ndarray:
-    if is_torch(X):
-        X = X.detach().cpu().numpy()
-    X = np.asarray(X)
-    if X.dtype == object or not np.issubdtype(X.dtype, np.number):
-        raise InvalidParameterError(
-            f"The 'X' argument must be an array of real numbers. Got {X.dtype}."
-        )
-    if X.ndim != 2:
-        raise InvalidParameterError(
-            f"The 'X' argument must have shape (n_signals, n_features). Got shape {X.shape}."
-        )
-    if X.shape[0] < 1 or not np.all(np.isfinite(X)):
-        raise InvalidParameterError(
-            "The 'X' argument must hold at least one signal of finite numbers."
-        )
-    return X.astype(np.float32 if X.dtype == np.float32 else np.float64, copy=False)
+    """Signals as rows: float32 stays float32, anything else becomes float64."""
+    X = as_float_array(X, "X", dtype=None)
+    check_ndim(X, "X", 2, what="an array of shape (n_signals, n_features)")
+    if X.shape[0] < 1:
+        raise InvalidParameterError("The 'X' argument must hold at least one signal.")
+    return X
 
 
 class DictionaryLearning:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import InvalidParameterError, check_scalar
+from .._validation import InvalidParameterError, as_float_array, check_ndim, check_scalar
 from ..utils import is_torch
 from ._arrays import check_lam, spectral_norm_sq
 from .ista import check_step, fista
@@ -45,17 +45,9 @@ def _as_dictionary_tensor(D: Any):
         if not t.is_floating_point():
             t = t.to(torch.get_default_dtype())
     else:
-        arr = np.asarray(D)
-        if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
-            raise InvalidParameterError(
-                f"The 'D' argument must be an array of real numbers. Got {type(D)}."
-            )
+        arr = as_float_array(D, "D", dtype=None, allow_nan=True)
         t = torch.as_tensor(arr, dtype=torch.get_default_dtype())
-    if t.ndim != 2:
-        raise InvalidParameterError(
-            f"The 'D' argument (dictionary) must have shape (n_features, n_atoms). "
-            f"Got shape {tuple(t.shape)}."
-        )
+    check_ndim(t, "D", 2, what="a dictionary of shape (n_features, n_atoms)")
     if not bool(torch.isfinite(t).all()):
         raise InvalidParameterError("The 'D' argument contains NaN or infinite values.")
     return t

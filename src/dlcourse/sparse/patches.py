@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import InvalidParameterError, check_scalar
+from .._validation import InvalidParameterError, as_float_array, check_ndim, check_scalar
 
 __all__ = ["image_patches", "whiten", "atom_spread", "atom_orientedness", "atom_grid"]
 
@@ -105,11 +105,8 @@ def whiten(X: Any, eps: float = 1e-2, return_matrix: bool = False):
 
 
 def _as_atoms(D: Any, patch_size: int | None) -> tuple[np.ndarray, int]:
-    D = np.asarray(D, dtype=np.float64)
-    if D.ndim != 2:
-        raise InvalidParameterError(
-            f"The 'D' argument must have shape (n_features, n_atoms). Got {D.shape}."
-        )
+    D = as_float_array(D, "D", allow_nan=True)
+    check_ndim(D, "D", 2, what="a dictionary of shape (n_features, n_atoms)")
     size = int(round(np.sqrt(D.shape[0]))) if patch_size is None else patch_size
     if size * size != D.shape[0]:
         raise InvalidParameterError(
