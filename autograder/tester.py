@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ import nbformat
 from . import _wire
 from ._wire import clean_text
 from .modes import seeding_statements, shared_globals
+from .sandbox import copy_inputs
 from .submission import (
     Plan,
     Ungradable,
@@ -166,15 +166,15 @@ class Session:
         work = self.work = self.base / f"work{self.starts}"
         work.mkdir()
         release = Path(self.job["release_dir"])
-        for folder in (Path(self.job["submission"]), release):  # assignment files win
-            for entry in folder.iterdir():
-                st = os.lstat(entry)
-                if entry.suffix == ".ipynb" or entry.name.startswith("."):
-                    continue
-                if stat.S_ISREG(st.st_mode):
-                    shutil.copyfile(entry, work / entry.name)
-                elif stat.S_ISDIR(st.st_mode):
-                    shutil.copytree(entry, work / entry.name, symlinks=True, dirs_exist_ok=True)
+        # the student's files, then the assignment's (which win); regular files and folders
+        # only: links, FIFOs and device nodes are left out, and there is a cap on the total
+        events = copy_inputs(
+            [Path(self.job["submission"]), release],
+            work,
+            exclude=lambda name: name.endswith(".ipynb") or name.startswith("."),
+        )
+        if self.starts == 1:
+            self.events += events
         self.sandbox.prepare(work, slot=self.job["slot"])
         r1, w1 = os.pipe()  # test process -> student
         r2, w2 = os.pipe()  # student -> test process
