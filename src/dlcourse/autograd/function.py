@@ -158,10 +158,11 @@ class Context:
         """Keep ``values`` (arrays the backward rule needs) in ``ctx.saved``."""
         self.saved = values
 
-    def __getattr__(self, name: str) -> Any:
-        # Operations keep any other state they need as attributes (``ctx.axis = axis``);
-        # declared so that type checkers accept them. Only reached for a missing attribute.
-        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+    if TYPE_CHECKING:  # operations keep any other state as attributes (``ctx.axis = axis``)
+
+        def __getattr__(self, name: str) -> Any: ...
+
+        def __setattr__(self, name: str, value: Any) -> None: ...
 
 
 class Function:
@@ -184,12 +185,14 @@ class Function:
     not modify ``grad`` in place.
     """
 
+    # Each operation has its own inputs and parameters (``forward(ctx, a, b)``,
+    # ``forward(ctx, x, axis, keepdims)``): ``*args: Any`` lets it narrow them.
     @staticmethod
-    def forward(ctx: Context, *arrays: np.ndarray, **params: Any) -> np.ndarray:
+    def forward(ctx: Context, *args: Any, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> Any:
+    def backward(ctx: Context, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
 
     @classmethod

@@ -46,8 +46,10 @@ class Module:
 
     def parameters(self) -> list[Tensor]:
         """Every tensor with ``requires_grad=True`` held by this module or its sub-modules."""
-        seen: set[int] = set()
-        return [p for p in self._walk() if not (id(p) in seen or seen.add(id(p)))]
+        unique: dict[int, Tensor] = {}
+        for p in self._walk():
+            unique.setdefault(id(p), p)  # first occurrence, in order
+        return list(unique.values())
 
     def _walk(self) -> Iterator[Tensor]:
         for value in vars(self).values():

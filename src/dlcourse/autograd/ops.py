@@ -393,7 +393,7 @@ def _expand_reduced(grad: np.ndarray, ndim: int, axis: Any, keepdims: bool) -> n
     if axis is None:
         return grad.reshape((1,) * ndim)
     axes = (axis,) if isinstance(axis, numbers.Integral) else axis
-    return np.expand_dims(grad, tuple(sorted(a % ndim for a in axes)))
+    return np.expand_dims(grad, tuple(sorted(int(a) % ndim for a in axes)))
 
 
 class Sum(Function):

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -291,7 +291,7 @@ class Tensor(Node):
                 node._accumulate(g, shared)
             if node._op is None:
                 continue
-            input_grads = node._op.backward(node._ctx, g)
+            input_grads = node._op.backward(cast(Context, node._ctx), g)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
             if len(input_grads) != len(node._parents):
@@ -397,13 +397,13 @@ class Tensor(Node):
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         """Same values in a new shape, ``x.reshape(2, 3)`` or ``x.reshape((2, 3))``."""
         if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
-            shape = tuple(shape[0])
+            shape = tuple(cast("Sequence[int]", shape[0]))
         return ops.Reshape.apply(self, shape=shape)
 
     def transpose(self, *axes: int | Sequence[int]) -> Tensor:
         """Permute the axes (reverse them when none are given), as ``np.transpose``."""
         if len(axes) == 1 and not isinstance(axes[0], numbers.Integral):
-            axes = tuple(axes[0])
+            axes = tuple(cast("Sequence[int]", axes[0]))
         return ops.Transpose.apply(self, axes=axes or None)
 
     @property
@@ -446,8 +446,10 @@ class Tensor(Node):
 
 def _axis(axis: Any) -> int | tuple[int, ...] | None:
     """Normalise an ``axis`` argument to None, an int or a tuple of ints."""
-    if axis is None or isinstance(axis, numbers.Integral):
-        return axis
+    if axis is None:
+        return None
+    if isinstance(axis, numbers.Integral):
+        return int(axis)
     return tuple(int(a) for a in axis)
 
 
