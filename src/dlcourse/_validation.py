@@ -325,7 +325,8 @@ def check_ndim(
         text = f"{what} with at least {min_ndim} dimension{'s' if min_ndim > 1 else ''}"
         raise invalid(name, text, _shape_of(x), caller)
     if ndim is not None and x.ndim not in _tuple(tuple(ndim) if isinstance(ndim, list) else ndim):
-        text = what if what != "an array" else f"a {_ndim_text(ndim)} array"
+        generic = what in ("an array", "a tensor")
+        text = f"a {_ndim_text(ndim)} {what.split()[-1]}" if generic else what
         raise invalid(name, text, _shape_of(x), caller)
     if shape is not None:
         shape = tuple(shape)
