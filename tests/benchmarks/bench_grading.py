@@ -94,7 +94,7 @@ def run() -> list[dict]:
     }
     return [
         {
-            "benchmark": f"grading: {N} submissions/min, ours --jobs 1 (isolated) vs plain nbgrader",
+            "benchmark": f"grading: {N} subs/min, isolated --jobs 1 vs plain nbgrader",
             "ours": f"{per_min['one']:.1f}/min",
             "reference": f"{per_min['plain']:.1f}/min",
             "ratio": f"{plain / one:.2f}",
@@ -102,7 +102,7 @@ def run() -> list[dict]:
             "note": f"sandbox {mode}",
         },
         {
-            "benchmark": f"grading: {N} submissions/min, compatible mode --jobs 1 vs plain nbgrader",
+            "benchmark": f"grading: {N} subs/min, compatible --jobs 1 vs plain nbgrader",
             "ours": f"{per_min['compatible']:.1f}/min",
             "reference": f"{per_min['plain']:.1f}/min",
             "ratio": f"{plain / compat:.2f}",
