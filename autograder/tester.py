@@ -50,6 +50,7 @@ WORKER = Path(__file__).with_name("_worker.py")
 WIRE = Path(__file__).with_name("_wire.py")
 MAX_DEATHS = 5  # then the remaining cells are not run
 OUTPUT_SHOWN = 20_000  # characters of a cell's output kept in the graded notebook
+NOTEBOOK_OUTPUT = 1_000_000  # characters of output kept in a whole graded notebook
 
 
 class _Timeout(_wire.Deadline):
@@ -734,6 +735,26 @@ def redact_hidden(nb, lines: set[str]) -> int:
     return replaced
 
 
+def cap_outputs(nb, limit: int = NOTEBOOK_OUTPUT) -> int:
+    """Keep at most ``limit`` characters of output in the whole notebook (each cell is capped
+    already; this stops many capped cells from making a graded notebook of many megabytes).
+    Returns how many outputs were cut."""
+    used, cut = 0, 0
+    for cell in nb.cells:
+        kept = []
+        for out in cell.get("outputs", []):
+            size = len(json.dumps(out, ensure_ascii=False))
+            if used + size > limit:
+                cut += 1
+                continue
+            used += size
+            kept.append(out)
+        if len(kept) != len(cell.get("outputs", [])):
+            note = "[output removed: the notebook's outputs reached the size limit]\n"
+            cell.outputs = [*kept, nbformat.v4.new_output("stream", name="stdout", text=note)]
+    return cut
+
+
 def _notebooks(job: dict) -> list[dict]:
     """The notebooks of the job's assignment: dicts with name, source and release paths."""
     if job.get("notebooks"):
@@ -764,6 +785,10 @@ def grade_notebook(job: dict, sandbox, spec: dict, several: bool) -> dict:
                 plan.notebook.cells[cell.index].source = strip_hidden_tests(cell.source)
         if redact_hidden(plan.notebook, hidden_lines(plan)):
             session.events.append("outputs that quoted the hidden tests were removed")
+    if cap_outputs(plan.notebook):
+        session.events.append(
+            f"outputs past {NOTEBOOK_OUTPUT // 1000} kB in all were left out of the graded notebook"
+        )
     prefix = f"{spec['name']}: " if several else ""
     return {
         "tests": [dict(t, notebook=spec["name"]) for t in tests],

@@ -367,3 +367,15 @@ def test_isolated_mode_seeds_and_working_folder(tmp_path):
     nbformat.write(nb, folder / "iso.ipynb")
     [result] = course.autograde("iso", mode="isolated", sandbox="auto")
     assert result.score == 2.0, result.tests
+
+
+def test_notebook_output_is_capped_as_a_whole():
+    from autograder.tester import NOTEBOOK_OUTPUT, cap_outputs
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x") for _ in range(100)])
+    for cell in nb.cells:  # each cell within the per-cell cap, 2 MB in all
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="a" * 20_000)]
+    assert cap_outputs(nb) == 51
+    assert len(nbformat.writes(nb)) < NOTEBOOK_OUTPUT + 50_000
+    assert "size limit" in nb.cells[-1].outputs[-1].text
+    assert nb.cells[0].outputs[0].text == "a" * 20_000  # what fits is kept as it was
