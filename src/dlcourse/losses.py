@@ -4,15 +4,15 @@ Taught in :ref:`training` (``book/training.ipynb``). Every loss maps network
 outputs ``o`` and targets ``y`` to one number per sample, then reduces over the
 batch. With ``n`` samples and ``k`` outputs (classes) the per-sample losses are
 
-==================  =========================================================
-``l1_loss``         :math:`\\sum_j |y_j - o_j|`
-``l2_loss``         :math:`\\sum_j (y_j - o_j)^2`
-``hinge_loss``      :math:`\\sum_j \\max(0, m - y_j o_j)^p`, ``y`` in {-1, +1}
-``logistic_loss``   :math:`\\sum_j \\log(1 + e^{-y_j o_j})`, ``y`` in {-1, +1}
-``cross_entropy``   :math:`-\\sum_j y_j \\log \\mathrm{softmax}(o)_j` (the log loss)
-``tanimoto_loss``   :math:`-\\langle p, y\\rangle / (\\|p\\|^2 + \\|y\\|^2 - \\langle p, y\\rangle)`
+=======================  ============================================================
+``l1_loss``              :math:`\\sum_j |y_j - o_j|`
+``l2_loss``              :math:`\\sum_j (y_j - o_j)^2`
+``hinge_loss``           :math:`\\sum_j \\max(0, m - y_j o_j)^p`, ``y`` in {-1, +1}
+``logistic_loss``        :math:`\\sum_j \\log(1 + e^{-y_j o_j})`, ``y`` in {-1, +1}
+``cross_entropy``        :math:`-\\sum_j y_j \\log \\mathrm{softmax}(o)_j` (the log loss)
+``tanimoto_loss``        :math:`-\\langle p,y\\rangle / (\\|p\\|^2+\\|y\\|^2-\\langle p,y\\rangle)`
 ``cauchy_schwarz_loss``  :math:`-\\log(\\langle p, y\\rangle / (\\|p\\|\\,\\|y\\|))`
-==================  =========================================================
+=======================  ============================================================
 
 where :math:`p = \\mathrm{softmax}(o)`. Classification losses accept ``y`` either
 as integer labels of shape ``(n,)`` or as target distributions (e.g. one-hot
