@@ -53,7 +53,7 @@ ATTACKS = {
     "pgd-inf": lambda m: PGD(m, eps=0.1, alpha=0.02, steps=3, seed=0),
     "pgd-2": lambda m: PGD(m, eps=0.5, alpha=0.2, steps=3, norm="2", seed=0),
     "pgd-targeted": lambda m: PGD(m, eps=0.1, alpha=0.02, steps=3, targeted=True, seed=0),
-    "deepfool": lambda m: DeepFool(m, num_classes=5, max_iter=5),
+    "deepfool": lambda m: DeepFool(m, n_classes=5, steps=5),
 }
 
 
@@ -126,7 +126,7 @@ def test_numpy_in_numpy_out_and_2d_inputs():
     out = fgsm(model, x, y, 0.1)
     assert isinstance(out, np.ndarray) and out.dtype == np.float32 and out.shape == x.shape
     np.testing.assert_allclose(out, fgsm(model, torch.from_numpy(x), torch.from_numpy(y), 0.1))
-    assert deepfool(model, torch.from_numpy(x), num_classes=3).shape == (5, 6)
+    assert deepfool(model, torch.from_numpy(x), n_classes=3).shape == (5, 6)
 
 
 def test_float64_inputs_are_attacked_in_the_models_dtype_and_returned_as_float64():
@@ -143,7 +143,7 @@ def test_repr_shows_the_parameters():
         "PGD(eps=0.3, alpha=0.01, steps=40, random_start=True, norm='inf', targeted=False, "
         "seed=None)"
     )
-    assert repr(DeepFool(model)) == "DeepFool(num_classes=10, overshoot=0.02, max_iter=50)"
+    assert repr(DeepFool(model)) == "DeepFool(n_classes=10, overshoot=0.02, steps=50)"
 
 
 # --------------------------------------------------------------------------- errors
@@ -163,10 +163,10 @@ def test_clear_errors_for_bad_arguments():
         PGD(model, norm="1")
     with pytest.raises(ValueError, match="'norm'"):
         PGD(model, norm=1)
-    with pytest.raises(ValueError, match="'max_iter'"):
-        DeepFool(model, max_iter=0)
-    with pytest.raises(ValueError, match="'num_classes'"):
-        DeepFool(model, num_classes=1)
+    with pytest.raises(ValueError, match="'steps'"):
+        DeepFool(model, steps=0)
+    with pytest.raises(ValueError, match="'n_classes'"):
+        DeepFool(model, n_classes=1)
     with pytest.raises(ValueError, match="'overshoot'"):
         DeepFool(model, overshoot=-0.5)
     with pytest.raises(ValueError, match="'clamp'"):
@@ -216,7 +216,7 @@ def test_cuda_gives_the_cpu_result(name):
         "fgsm": lambda m: FGSM(m, eps=0.1),
         "pgd-inf": lambda m: PGD(m, eps=0.1, alpha=0.02, steps=5, random_start=False),
         "pgd-2": lambda m: PGD(m, eps=0.5, alpha=0.2, steps=5, norm="2", random_start=False),
-        "deepfool": lambda m: DeepFool(m, num_classes=5),
+        "deepfool": lambda m: DeepFool(m, n_classes=5),
     }[name]
     cpu = make(model)(x, y)
     model.cuda()
@@ -227,3 +227,30 @@ def test_cuda_gives_the_cpu_result(name):
     assert close.float().mean() > 0.99
     # a CPU batch attacked on the GPU model comes back on the CPU
     assert make(model)(x, y).device.type == "cpu"
+
+
+def test_renamed_arguments_still_work_for_one_release_and_warn():
+    """num_classes/max_iter (DeepFool) and generator (PGD) are the old names of
+    n_classes/steps and seed: they warn and give the same result."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
+    x, y = torch.rand(5, 4), torch.tensor([0, 1, 2, 0, 1])
+    with pytest.warns(FutureWarning, match="'num_classes' argument of .*deprecated"):
+        with pytest.warns(FutureWarning, match="'max_iter' argument of deepfool"):
+            old = deepfool(model, x, num_classes=3, max_iter=5, clamp=None)
+    assert torch.equal(old, deepfool(model, x, n_classes=3, steps=5, clamp=None))
+    with pytest.warns(FutureWarning, match="'generator' argument of pgd is deprecated"):
+        old = pgd(model, x, y, 0.1, 0.02, 3, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(old, pgd(model, x, y, 0.1, 0.02, 3, seed=torch.Generator().manual_seed(0)))
+    assert torch.equal(old, PGD(model, 0.1, 0.02, 3, seed=torch.Generator().manual_seed(0))(x, y))
+
+
+def test_pgd_function_and_class_take_the_same_arguments_and_defaults():
+    import inspect
+
+    cls = inspect.signature(PGD.__init__).parameters
+    fn = inspect.signature(pgd).parameters
+    shared = [k for k in cls if k not in ("self", "model")]
+    assert shared == [k for k in fn if k not in ("model", "x", "y")]
+    for k in shared:
+        assert cls[k].default == fn[k].default, k

@@ -151,7 +151,7 @@ def test_pgd_seed_makes_the_random_start_reproducible(digits):
     assert not torch.equal(a, c)
     g1, g2 = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
     torch.testing.assert_close(
-        pgd(model, x, y, 0.2, 0.05, 2, generator=g1), pgd(model, x, y, 0.2, 0.05, 2, generator=g2)
+        pgd(model, x, y, 0.2, 0.05, 2, seed=g1), pgd(model, x, y, 0.2, 0.05, 2, seed=g2)
     )
 
 
@@ -175,7 +175,7 @@ def test_deepfool_on_a_linear_model_is_one_closed_form_step():
     w, b = rng.standard_normal((5, 8)), rng.standard_normal(5)
     model = _linear_model(w, b)
     x0 = rng.standard_normal((30, 8))
-    atk = DeepFool(model, num_classes=5, overshoot=0.02, clamp=None)
+    atk = DeepFool(model, n_classes=5, overshoot=0.02, clamp=None)
     got = atk(torch.as_tensor(x0)).numpy()
     np.testing.assert_allclose(got - x0, linear_min_norm_l2(w, b, x0, overshoot=0.02), atol=1e-12)
     assert (atk.n_iter == 1).all()  # one step crosses a linear boundary
@@ -202,7 +202,7 @@ def test_deepfool_overshoot_zero_stops_at_a_tie_and_candidates_limit_the_targets
     model = _linear_model(w, b)
     x0 = torch.as_tensor(rng.standard_normal((10, 5)))
     # with only the top-2 classes as candidates, the step goes to the runner-up's boundary
-    got = deepfool(model, x0, num_classes=2, overshoot=0.0, max_iter=1, clamp=None).numpy()
+    got = deepfool(model, x0, n_classes=2, overshoot=0.0, steps=1, clamp=None).numpy()
     s0 = x0.numpy() @ w.T + b
     top2 = np.argsort(s0, axis=1)[:, -2:]
     s1 = got @ w.T + b

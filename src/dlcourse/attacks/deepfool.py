@@ -1,7 +1,7 @@
 """DeepFool (Moosavi-Dezfooli et al., 2016): the linear multi-class attack, iterated.
 
 For each example, with :math:`k` the class the model predicts for the clean input and the
-candidate classes the top ``num_classes`` of its clean logits: at the current point
+candidate classes the top ``n_classes`` of its clean logits: at the current point
 :math:`x_t` linearize every boundary :math:`f_j - f_k = 0`,
 
 .. math:: f'_j = f_j(x_t) - f_k(x_t), \\qquad w'_j = \\nabla_x f_j(x_t) - \\nabla_x f_k(x_t),
@@ -31,7 +31,7 @@ of :func:`~dlcourse.attacks.linear_min_norm_l2`.
 
 from __future__ import annotations
 
-from .._validation import check_scalar
+from .._validation import check_scalar, renamed_kwargs
 from .base import Attack
 
 __all__ = ["DeepFool", "deepfool"]
@@ -43,13 +43,16 @@ class DeepFool(Attack):
     Parameters
     ----------
     model : torch.nn.Module
-    num_classes : int >= 2
+    n_classes : int >= 2
         How many of the top classes of the clean logits are candidate targets (all when
         larger than the number of outputs).
     overshoot : float >= 0
         The returned perturbation is ``(1 + overshoot) * r``, to cross the boundary.
-    max_iter : int >= 1
+    steps : int >= 1
         Maximum number of linearization steps per example.
+
+    ``num_classes`` and ``max_iter`` are the deprecated old names of ``n_classes`` and
+    ``steps`` (they warn).
     clamp : (float, float) or None
         Valid input range (default (0, 1)).
 
@@ -60,22 +63,23 @@ class DeepFool(Attack):
     number of steps each example took (a tensor of shape (N,)).
     """
 
-    _repr_fields = ("num_classes", "overshoot", "max_iter")
+    _repr_fields = ("n_classes", "overshoot", "steps")
     needs_labels = False
 
+    @renamed_kwargs(num_classes="n_classes", max_iter="steps")
     def __init__(
         self,
         model,
-        num_classes: int = 10,
+        n_classes: int = 10,
         overshoot: float = 0.02,
-        max_iter: int = 50,
+        steps: int = 50,
         *,
         clamp=(0.0, 1.0),
     ):
         super().__init__(model, clamp=clamp)
-        self.num_classes = check_scalar(num_classes, "num_classes", int, low=2)
+        self.n_classes = check_scalar(n_classes, "n_classes", int, low=2)
         self.overshoot = check_scalar(overshoot, "overshoot", float, low=0)
-        self.max_iter = check_scalar(max_iter, "max_iter", int, low=1)
+        self.steps = check_scalar(steps, "steps", int, low=1)
         self.n_iter = None
 
     def forward(self, x, y=None):
@@ -84,14 +88,14 @@ class DeepFool(Attack):
         n = x.shape[0]
         with torch.no_grad():
             logits = self.model(x)
-        c = min(self.num_classes, logits.shape[1])
+        c = min(self.n_classes, logits.shape[1])
         candidates = logits.topk(c, dim=1).indices  # (n, c); column 0 = predicted class k
         label = candidates[:, 0]
         r = torch.zeros_like(x)
         scale = 1.0 + self.overshoot
         active = torch.ones(n, dtype=torch.bool, device=x.device)
         n_iter = torch.zeros(n, dtype=torch.long, device=x.device)
-        for _ in range(self.max_iter):
+        for _ in range(self.steps):
             idx = active.nonzero().squeeze(1)
             if idx.numel() == 0:
                 break
@@ -131,12 +135,13 @@ class DeepFool(Attack):
         return self.project(x + scale * r)
 
 
+@renamed_kwargs(num_classes="n_classes", max_iter="steps")
 def deepfool(
     model,
     x,
-    num_classes: int = 10,
+    n_classes: int = 10,
     overshoot: float = 0.02,
-    max_iter: int = 50,
+    steps: int = 50,
     *,
     clamp=(0.0, 1.0),
 ):
@@ -156,4 +161,4 @@ def deepfool(
     >>> bool((model(x_adv).argmax(1) != model(x).argmax(1)).all())
     True
     """
-    return DeepFool(model, num_classes, overshoot, max_iter, clamp=clamp)(x)
+    return DeepFool(model, n_classes, overshoot, steps, clamp=clamp)(x)

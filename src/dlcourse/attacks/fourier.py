@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import InvalidParameterError, check_scalar
+from .._validation import InvalidParameterError, check_scalar, check_torch_seed
 from ..trainer import as_tensor, predict
 from .base import check_clamp
 
@@ -96,8 +96,8 @@ def fourier_heatmap(
         Images evaluated at once.
     stride : int
         Compute every ``stride``-th frequency only (the others are NaN): a coarser, cheaper map.
-    seed : int
-        Seeds the random signs.
+    seed : int, torch.Generator, numpy.random.Generator or None
+        Randomness of the random signs (``None``: torch's global generator, never seeded).
     clamp : (float, float) or None
         Valid input range.
 
@@ -124,7 +124,7 @@ def fourier_heatmap(
             f"The 'x' argument must be a floating-point tensor. Got {x.dtype}."
         )
     h, w = x.shape[-2:]
-    gen = torch.Generator().manual_seed(check_scalar(seed, "seed", int, low=0))
+    gen = check_torch_seed(seed)  # None: the global generator, read but never seeded
     signs = (torch.randint(0, 2, (x.shape[0],), generator=gen) * 2 - 1).to(x.dtype)
     signs = signs.reshape(-1, *([1] * (x.ndim - 1)))
     y = y.long()

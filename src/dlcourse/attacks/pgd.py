@@ -16,7 +16,7 @@ are target labels and the loss is descended.
 
 from __future__ import annotations
 
-from .._validation import check_scalar
+from .._validation import check_scalar, check_torch_seed, renamed_kwargs
 from .base import Attack, check_norm
 
 __all__ = ["PGD", "pgd"]
@@ -44,9 +44,12 @@ class PGD(Attack):
         Which ball (``float("inf")`` and ``2`` are accepted too).
     targeted : bool
         ``y`` holds target labels; the attack pushes towards them.
-    seed : int, optional
-        Seeds the random start (a generator owned by the attack, so repeated calls give a
-        reproducible sequence). ``None``: torch's global random state.
+    seed : int, torch.Generator, numpy.random.Generator or None
+        Randomness of the random start. An int (or a NumPy generator, which gives one
+        number) seeds a generator owned by the attack on the batch's device, so repeated
+        calls give a reproducible sequence; a ``torch.Generator`` (on the batch's device)
+        is used as is; ``None`` draws from torch's global generator (never seeds it).
+        ``generator=`` is the deprecated old name of a ``torch.Generator`` seed.
     loss_fn : callable, optional
         ``loss_fn(logits, y)``; default mean cross-entropy.
     clamp : (float, float) or None
@@ -55,6 +58,7 @@ class PGD(Attack):
 
     _repr_fields = ("eps", "alpha", "steps", "random_start", "norm", "targeted", "seed")
 
+    @renamed_kwargs(generator="seed")
     def __init__(
         self,
         model,
@@ -65,10 +69,9 @@ class PGD(Attack):
         random_start: bool = True,
         norm="inf",
         targeted: bool = False,
-        seed: int | None = None,
+        seed=None,
         loss_fn=None,
         clamp=(0.0, 1.0),
-        generator=None,
     ):
         super().__init__(model, clamp=clamp)
         self.eps = check_scalar(eps, "eps", float, low=0)
@@ -77,18 +80,22 @@ class PGD(Attack):
         self.random_start = bool(random_start)
         self.norm = check_norm(norm)
         self.targeted = bool(targeted)
-        self.seed = None if seed is None else check_scalar(seed, "seed", int, low=0)
-        self._generator = generator
+        if seed is not None and not _is_generator(seed):
+            seed = check_scalar(seed, "seed", int, low=0)
+        self.seed = seed
+        self._generator = None
         if loss_fn is not None:
             self.loss_fn = loss_fn
 
     def _rng(self, device):
         import torch
 
-        if self.seed is not None and (
-            self._generator is None or self._generator.device != torch.device(device)
-        ):
-            self._generator = torch.Generator(device=device).manual_seed(self.seed)
+        if self.seed is None:
+            return None
+        if isinstance(self.seed, torch.Generator):
+            return check_torch_seed(self.seed, device)
+        if self._generator is None or self._generator.device != torch.device(device):
+            self._generator = check_torch_seed(self.seed, device)
         return self._generator
 
     def _start(self, x):
@@ -136,26 +143,27 @@ def _batch_norm(t):
     return n.reshape(t.shape[0], *([1] * (t.ndim - 1)))
 
 
+@renamed_kwargs(generator="seed")
 def pgd(
     model,
     x,
     y,
-    eps: float,
-    alpha: float,
-    steps: int,
+    eps: float = 0.3,
+    alpha: float = 0.01,
+    steps: int = 40,
     *,
     random_start: bool = True,
     norm="inf",
     targeted: bool = False,
+    seed=None,
     loss_fn=None,
     clamp=(0.0, 1.0),
-    generator=None,
 ):
     """Projected gradient descent on the loss inside the eps-ball (L-inf or L2).
 
-    Functional form of :class:`PGD` (same arguments; ``generator``: a ``torch.Generator`` on
-    the model's device, for the random start). Returns ``x_adv`` detached, same shape, dtype and
-    device as ``x``, with :math:`\\|x_{adv} - x\\| \\le \\varepsilon` and values in ``clamp``.
+    Functional form of :class:`PGD`: the same arguments with the same defaults, ``seed``
+    included. Returns ``x_adv`` detached, same shape, dtype and device as ``x``, with
+    :math:`\\|x_{adv} - x\\| \\le \\varepsilon` and values in ``clamp``.
 
     Examples
     --------
@@ -174,7 +182,14 @@ def pgd(
         random_start=random_start,
         norm=norm,
         targeted=targeted,
+        seed=seed,
         loss_fn=loss_fn,
         clamp=clamp,
-        generator=generator,
     )(x, y)
+
+
+def _is_generator(seed) -> bool:
+    import numpy as np
+    import torch
+
+    return isinstance(seed, (torch.Generator, np.random.Generator))
