@@ -56,6 +56,9 @@ EXPECTED = {
     ("nbg_tests", "bar"): (2.0, 7.0, True),
     ("nbg_tests", "spam"): (1.0, 7.0, True),
     ("nbg_tests", "eggs"): (1.0, 7.0, True),
+    # submitted-grade-cell-changed / -locked-cell-changed: nbgrader restores the cells
+    ("nbg_tests", "gradeedit"): (1.0, 7.0, False),
+    ("nbg_tests", "lockedit"): (1.0, 7.0, False),
     # test_grade_autotest, _hashed_, _complex_, test_hidden_tests_autotest, as one assignment
     ("nbg_autotest", "foo"): (0.0, 7.0, False),
     ("nbg_autotest", "bar"): (6.0, 7.0, False),
