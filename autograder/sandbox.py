@@ -4,17 +4,23 @@ Three modes, picked by :meth:`Sandbox.detect`:
 
 ``bwrap+setpriv`` (running as root, bubblewrap works)
     ``bwrap`` without a user namespace builds a private mount/PID/network/IPC/UTS namespace with
-    a minimal read-only filesystem (system libraries, the Python installation and its import
-    paths, the paths the caller lists) plus the work directory, read-write; inside, ``setpriv``
-    drops to the unprivileged uid ``60000 + slot`` with no capabilities and ``no_new_privs``.
+    a minimal read-only filesystem, an allow-list (system libraries, the Python installation,
+    the package directories of editable installs, the paths the caller lists), plus the work
+    directory; inside, a small init (:data:`_INIT`, run by the sandbox's Python) mounts a tmpfs
+    capped in bytes and files over the work directory, copies the prepared files into it,
+    drops to the unprivileged uid ``60000 + slot`` with no capabilities and ``no_new_privs``,
+    sets the seccomp filter of :mod:`autograder.seccomp` and execs the command. (The mode keeps
+    its name from when ``setpriv`` did the dropping.)
 ``bwrap-userns`` (not root, unprivileged user namespaces work)
-    The same namespaces inside a user namespace; the student keeps the instructor's uid.
+    The same namespaces inside a user namespace; the student keeps the instructor's uid. bwrap
+    mounts the work directory's tmpfs (capped in bytes only) when the init cannot.
 ``rlimits-only`` (no working bubblewrap, or ``policy="off"``)
     Only resource limits: no filesystem, network or process isolation.
 
 Resource limits (:class:`Limits`) are rlimits set in the child before ``exec``; they are
-inherited through ``bwrap`` and ``setpriv``. Wall time is the caller's job (kill on timeout with
-:meth:`Sandbox.kill`).
+inherited through ``bwrap`` and the init. Wall time is the caller's job (kill on timeout with
+:meth:`Sandbox.kill`, which also makes sure that no process of the slot survives).
+:func:`copy_inputs` copies a submission's files into a work directory safely.
 
 Example::
 
@@ -26,6 +32,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import resource
@@ -61,6 +68,14 @@ MAX_SLOTS = 1000
 BWRAP_ENV = "DLCOURSE_SANDBOX_BWRAP"
 
 _MB = 1024 * 1024
+#: Feature: the workdir is a tmpfs capped at ``Limits.disk_mb`` and ``Limits.disk_files``,
+#: mounted by the sandbox's init (a kernel that lets it: root, or a user namespace it owns).
+TMPFS_WORKDIR = "tmpfs-workdir"
+#: Feature: the workdir is a tmpfs capped at ``Limits.disk_mb`` only, mounted by bwrap
+#: (``--size``), when the init cannot mount (bwrap run by a user nests a second user namespace).
+SIZED_WORKDIR = "sized-workdir"
+#: Where the prepared workdir is visible, read-only, for the init to copy it (SIZED_WORKDIR).
+_INPUT_DIR = "/run/dlcourse-input"
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone")
 _POPEN_RESERVED = frozenset(
@@ -85,6 +100,11 @@ class Limits:
         Largest file the process may write (RLIMIT_FSIZE): larger writes fail with EFBIG.
     open_files : int
         Open file descriptors per process (RLIMIT_NOFILE).
+    disk_mb : int
+        Total size of the files in the workdir, all processes together: the workdir is a tmpfs
+        of that size (in RAM), writes beyond it fail with ENOSPC. Bubblewrap modes only.
+    disk_files : int
+        Files and folders in the workdir (the tmpfs's inodes): beyond it, ENOSPC.
     """
 
     cpu_seconds: int = 600
@@ -92,6 +112,8 @@ class Limits:
     processes: int = 64
     file_size_mb: int = 64
     open_files: int = 256
+    disk_mb: int = 512
+    disk_files: int = 10_000
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -248,6 +270,94 @@ def _outermost(paths: Iterable[Path]) -> list[Path]:
 def _bind_dest(path: Path) -> Path:
     """Where to mount ``path`` in the sandbox: its parents resolved, its own name kept."""
     return Path(os.path.realpath(path.parent)) / path.name
+
+
+# --- the first process inside bwrap ----------------------------------------------------------
+
+#: Run by the sandbox's Python as ``python -I -S -c _INIT CONFIG ARGV...`` inside bwrap, before
+#: the student's command: mounts the size- and inode-capped tmpfs over the workdir and copies the
+#: prepared files into it (through a descriptor opened before the mount hid them), drops to the
+#: slot's uid (root mode), drops every capability, sets ``no_new_privs``, the process limit
+#: (user-namespace mode) and the seccomp filter, and execs ``ARGV``. Exit status 125: it failed.
+_INIT = r"""
+import ctypes, json, os, resource, stat, sys
+cfg = json.loads(sys.argv[1])
+argv = sys.argv[2:]
+libc = ctypes.CDLL(None, use_errno=True)
+def fail(what, err=None):
+    err = err if err is not None else ctypes.get_errno()
+    os.write(2, ("sandbox init: %s: %s\n" % (what, os.strerror(err))).encode())
+    os._exit(125)
+work = cfg["workdir"]
+src = os.open(cfg["input"], os.O_RDONLY | os.O_DIRECTORY) if cfg["input"] else None
+if cfg["disk"]:
+    src = os.open(work, os.O_RDONLY | os.O_DIRECTORY)
+    opts = "size=%d,nr_inodes=%d,mode=0700" % (cfg["disk"], cfg["inodes"])
+    if libc.mount(b"tmpfs", work.encode(), b"tmpfs", 2 | 4, opts.encode()) != 0:
+        fail("cannot mount the workdir's tmpfs")  # MS_NOSUID | MS_NODEV
+if src is not None and cfg["uid"] is not None:
+    os.chown(work, cfg["uid"], cfg["gid"])  # the fresh tmpfs is root's
+PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_SET_SECCOMP = 38, 24, 47, 22
+last = int(open("/proc/sys/kernel/cap_last_cap").read())
+dropped = all(libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0 for cap in range(last + 1))
+if not dropped and 0 in (cfg["uid"], os.geteuid()):
+    fail("cannot empty the capability bounding set")  # root would regain them at exec
+if cfg["uid"] is not None:
+    os.setgroups([])
+    os.setresgid(cfg["gid"], cfg["gid"], cfg["gid"])
+    os.setresuid(cfg["uid"], cfg["uid"], cfg["uid"])
+def copy(dfd, dst):
+    for name in os.listdir(dfd):
+        st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+        target = os.path.join(dst, name)
+        if stat.S_ISDIR(st.st_mode):
+            sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dfd)
+            try:
+                os.mkdir(target, 0o700)
+                copy(sub, target)
+                os.chmod(target, stat.S_IMODE(st.st_mode) & 0o777)
+            finally:
+                os.close(sub)
+        elif stat.S_ISREG(st.st_mode):
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dfd)
+            try:
+                out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                try:
+                    while chunk := os.read(fd, 1 << 20):
+                        os.write(out, chunk)
+                    os.fchmod(out, stat.S_IMODE(st.st_mode) & 0o777)
+                finally:
+                    os.close(out)
+            finally:
+                os.close(fd)
+if src is not None:
+    try:
+        copy(src, work)
+    except OSError as e:
+        fail("cannot copy the prepared files into the workdir", e.errno)
+    os.close(src)
+libc.prctl(PR_CAP_AMBIENT, 4, 0, 0, 0)  # PR_CAP_AMBIENT_CLEAR_ALL
+header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+if libc.syscall(126 if os.uname().machine == "x86_64" else 91, header, (ctypes.c_uint32 * 6)()):
+    fail("cannot drop capabilities")  # capset
+if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+    fail("cannot set no_new_privs")
+if cfg["nproc"]:
+    resource.setrlimit(resource.RLIMIT_NPROC, (cfg["nproc"], cfg["nproc"]))
+if cfg["seccomp"]:
+    prog = bytes.fromhex(cfg["seccomp"])
+    buf = ctypes.create_string_buffer(prog, len(prog))
+    class Prog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+    fprog = Prog(len(prog) // 8, ctypes.addressof(buf))
+    if libc.prctl(PR_SET_SECCOMP, 2, ctypes.byref(fprog), 0, 0) != 0:
+        fail("cannot set the seccomp filter")
+os.chdir(work)
+try:
+    os.execvp(argv[0], argv)
+except OSError as e:
+    fail("cannot run " + argv[0], e.errno)
+"""
 
 
 # --- copying a submission's files ------------------------------------------------------------
@@ -562,6 +672,9 @@ class Sandbox:
             The command, e.g. ``[sys.executable, worker]``; its interpreter must be readable.
         workdir : path-like
             The only writable directory (cwd, ``HOME``, ``TMPDIR``); :meth:`prepare` it first.
+            With a tmpfs workdir (:data:`TMPFS_WORKDIR`, :data:`SIZED_WORKDIR`) the student
+            works on a copy of its files: this folder is never written, and what the student
+            writes is readable only while it runs (:meth:`workdir_view`).
         readable : iterable of path-like
             Extra read-only paths (e.g. the worker script), besides :func:`default_readable`.
         forbidden : iterable of path-like
@@ -675,12 +788,15 @@ class Sandbox:
         cmd = [self.bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
         cmd += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
         cmd += ["--hostname", "sandbox"]
-        if self.mode == BWRAP_USERNS:
-            cmd += ["--unshare-user"]
-            if "--disable-userns" in self.features:
+        if self.mode == BWRAP_USERNS:  # the init needs these two, and drops them (and all)
+            cmd += ["--unshare-user", "--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETPCAP"]
+            # It nests a second user namespace, which does not own the mount namespace: the
+            # init could not mount the workdir's tmpfs. The seccomp filter denies new user
+            # namespaces as well.
+            if "--disable-userns" in self.features and not (
+                self.seccomp and TMPFS_WORKDIR in self.features
+            ):
                 cmd += ["--disable-userns"]
-        if self.seccomp:
-            cmd += ["--seccomp", str(_data_fd(seccomp.filter_program(), data_fds))]
 
         binds: dict[Path, Path] = {}  # destination -> source, read-only
         links: dict[Path, str] = {}  # destination -> target
@@ -726,14 +842,44 @@ class Sandbox:
             make_parents(dest)
             cmd += ["--perms", "0644", "--ro-bind-data", str(_data_fd(text, data_fds)), str(dest)]
         make_parents(workdir)
-        cmd += ["--bind", home, home, "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", home]
-        cmd += ["--"]
-        if self.mode == BWRAP_ROOT:
-            cmd += [self.setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
-            cmd += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
-        elif self.prlimit:
-            cmd += [self.prlimit, f"--nproc={limits.processes}:{limits.processes}"]
-        return [*cmd, *argv]
+        tmpfs = TMPFS_WORKDIR in self.features
+        sized = not tmpfs and SIZED_WORKDIR in self.features
+        if sized:
+            make_parents(Path(_INPUT_DIR))
+            cmd += ["--ro-bind", home, _INPUT_DIR]
+            cmd += ["--size", str(limits.disk_mb * _MB), "--perms", "0700", "--tmpfs", home]
+        else:
+            cmd += ["--ro-bind" if tmpfs else "--bind", home, home]
+        cmd += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", home, "--"]
+        config = {
+            "workdir": home,
+            "disk": limits.disk_mb * _MB if tmpfs else None,
+            "input": _INPUT_DIR if sized else None,
+            "inodes": limits.disk_files,
+            "uid": uid if self.mode == BWRAP_ROOT else None,
+            "gid": gid,
+            "nproc": limits.processes if self.mode == BWRAP_USERNS else None,
+            "seccomp": seccomp.filter_program().hex() if self.seccomp else None,
+        }
+        init = [os.path.realpath(sys.executable), "-I", "-S", "-c", _INIT, json.dumps(config)]
+        return [*cmd, *init, *argv]
+
+    def workdir_view(self, proc: subprocess.Popen, workdir: str | os.PathLike) -> Path | None:
+        """The sandbox's workdir as the grader can read it while ``proc`` runs, else ``None``.
+
+        With the tmpfs workdir (:data:`TMPFS_WORKDIR`) what the student writes exists only
+        inside the sandbox, until it ends: this is ``/proc/PID/root/WORKDIR`` of the sandbox's
+        init. Everything in it is the student's: copy out of it with :func:`copy_inputs`, which
+        follows no symbolic link (an absolute link found under ``/proc/PID/root`` would be
+        resolved in the grader's filesystem).
+        """
+        workdir = Path(os.path.realpath(workdir))
+        if self.mode == RLIMITS_ONLY or TMPFS_WORKDIR not in self.features:
+            return workdir
+        inner = _children(proc.pid) if proc.poll() is None else []
+        if not inner:
+            return None
+        return Path(f"/proc/{inner[0]}/root") / workdir.relative_to("/")
 
     def kill(self, proc: subprocess.Popen) -> None:
         """Kill every process the sandboxed command started and reap ``proc``; never raises."""
@@ -843,11 +989,12 @@ class Sandbox:
         root = self.mode == BWRAP_ROOT
         yes, no = "enforced", "NOT ENFORCED"
         if root:
-            nproc = f"{yes} (RLIMIT_NPROC {lim.processes} for the slot's uid; threads count)"
-        elif self.mode == BWRAP_USERNS and self.prlimit:
-            nproc = f"{yes} (RLIMIT_NPROC {lim.processes}, counted inside the user namespace)"
+            nproc = (
+                f"{yes} (RLIMIT_NPROC {lim.processes} for the slot's uid; threads count; when "
+                "a submission ends every process of the slot's uid is killed and waited for)"
+            )
         elif self.mode == BWRAP_USERNS:
-            nproc = f"{no} (prlimit, from Debian's util-linux, not found)"
+            nproc = f"{yes} (RLIMIT_NPROC {lim.processes}, counted inside the user namespace)"
         elif os.geteuid() == 0:
             nproc = f"{no} (root ignores RLIMIT_NPROC)"
         else:
@@ -855,15 +1002,42 @@ class Sandbox:
                 "approximate (RLIMIT_NPROC counts all the instructor's processes: set to those "
                 f"running + {lim.processes})"
             )
+        if not isolated:
+            disk = f"{no} (only RLIMIT_FSIZE per file)"
+        elif TMPFS_WORKDIR in self.features:
+            disk = (
+                f"{yes} (the workdir is a private tmpfs of {lim.disk_mb} MB and "
+                f"{lim.disk_files} files, in RAM, gone when the sandbox ends; the grader's "
+                "copy of the files is never written)"
+            )
+        elif SIZED_WORKDIR in self.features:
+            disk = (
+                f"{yes} in bytes (the workdir is a private tmpfs of {lim.disk_mb} MB, in RAM, "
+                "gone when the sandbox ends); the number of files is NOT capped (bwrap, run "
+                "without root, nests a user namespace that cannot mount a tmpfs with an inode "
+                "limit)"
+            )
+        else:
+            disk = f"{no} (this kernel refused the workdir's tmpfs; only RLIMIT_FSIZE per file)"
+        if self.seccomp:
+            kernel = (
+                f"{yes} (seccomp: no keyrings, namespaces, mounts, memfd, SysV shared memory "
+                "or message queues, bpf, perf, userfaultfd, io_uring, ptrace)"
+            )
+        elif isolated:
+            kernel = f"{no} (no seccomp system call table for {os.uname().machine})"
+        else:
+            kernel = no
         lines = [
             f"sandbox mode: {self.mode}" + (f" ({self.problem})" if self.problem else ""),
             "  network: " + (f"{yes} (own network namespace, loopback only)" if isolated else no),
             "  filesystem: "
             + (
-                f"{yes} (visible, read-only: the system, the Python installation and import "
-                "paths and the readable paths, never the forbidden ones such as the course "
-                f"folder; writable: the workdir only, plus a private {lim.file_size_mb} MB "
-                "/dev/shm)"
+                f"{yes} (an allow-list, read-only: the system directories, the Python "
+                "installation, the package directories of editable installs and the readable "
+                "paths, never the forbidden ones such as the course folder, nor PYTHONPATH or "
+                "a project folder around a package; writable: the workdir only, plus a private "
+                f"{lim.file_size_mb} MB /dev/shm)"
                 if isolated
                 else f"{no} (reads and writes whatever the instructor can)"
             ),
@@ -876,13 +1050,15 @@ class Sandbox:
                 else f"{no} (runs as the instructor's uid {os.getuid()}"
                 + (" inside a user namespace, without capabilities)" if isolated else ")")
             ),
+            f"  kernel interfaces shared beyond the sandbox: {kernel}",
             f"  cpu time: {yes} (RLIMIT_CPU {lim.cpu_seconds} s per process)",
             f"  memory: {yes} (RLIMIT_AS {lim.memory_mb} MB address space per process)",
             f"  processes: {nproc}",
             f"  file size: {yes} (RLIMIT_FSIZE {lim.file_size_mb} MB per file)",
+            f"  disk: {disk}",
             f"  open files: {yes} (RLIMIT_NOFILE {lim.open_files} per process)",
-            "  not covered: wall time (the caller's timeout), total disk use of the workdir, "
-            "CPU time summed over processes, kernel attack surface (no seccomp)",
+            "  not covered: wall time (the caller's timeout), CPU time summed over processes, "
+            "memory summed over processes (RLIMIT_AS is per process)",
         ]
         return "\n".join(lines)
 
@@ -1003,15 +1179,15 @@ def _probe(bwrap: str | None) -> _Probe:
         return _Probe(None, f"{bwrap} --help failed: {exc}", frozenset())
     options = ("--disable-userns", "--size", "--seccomp")
     features = frozenset(opt for opt in options if opt in help_text)
-    modes = [BWRAP_USERNS]
+    modes = [BWRAP_ROOT, BWRAP_USERNS] if os.geteuid() == 0 else [BWRAP_USERNS]
     problems = []
-    if os.geteuid() == 0:
-        if shutil.which("setpriv"):
-            modes.insert(0, BWRAP_ROOT)
-        else:
-            problems.append(f"{BWRAP_ROOT}: setpriv not found (Debian's util-linux)")
-    for mode in modes:
-        sandbox = Sandbox(mode, bwrap=bwrap, features=features)
+    # With the workdir's tmpfs first, then (a kernel refusing the mount) without.
+    variants = [features | {TMPFS_WORKDIR}, features]
+    if "--size" in features:
+        variants.insert(1, features | {SIZED_WORKDIR})
+    attempts = [(m, f) for m in modes for f in variants]
+    for mode, feats in attempts:
+        sandbox = Sandbox(mode, bwrap=bwrap, features=feats)
         with tempfile.TemporaryDirectory(prefix="dlcourse-sandbox-probe-") as tmp:
             workdir = sandbox.prepare(Path(tmp, "work"))
             try:
@@ -1028,7 +1204,9 @@ def _probe(bwrap: str | None) -> _Probe:
                 problems.append(f"{mode}: {exc}")
                 continue
             if proc.returncode == 0:
-                return _Probe(mode, "", features)
+                if problems:
+                    logger.info("sandbox: %s works; before it: %s", mode, "; ".join(problems))
+                return _Probe(mode, "", feats)
             text = err.decode(errors="replace").strip()[-500:]
             problems.append(f"{mode}: exit status {proc.returncode}: {text}")
     return _Probe(None, "; ".join(problems), features)

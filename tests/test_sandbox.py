@@ -206,7 +206,8 @@ time.sleep(600)
 
 def test_describe_lists_every_protection(sb):
     text = sb.describe(Limits(memory_mb=123))
-    for word in ["network", "filesystem", "other processes", "unprivileged uid", "cpu time"]:
+    words = ["network", "filesystem", "other processes", "unprivileged uid", "cpu time", "disk"]
+    for word in [*words, "kernel interfaces shared beyond the sandbox"]:
         assert f"{word}: enforced" in text
     assert "123 MB" in text and "NOT ENFORCED" not in text
 
@@ -257,13 +258,15 @@ for d in {targets!r}:
     except OSError as e:
         print(d, e.strerror)
 open("mine.txt", "w").write("ok")
+print(open("mine.txt").read(), os.stat("mine.txt").st_uid, os.stat(".").st_uid, os.getcwd())
 """
     rc, out, err = _run(sb, code, workdir, slot=slot)
     assert rc == 0, err
     assert "WRITABLE" not in out, out
-    assert len(out.splitlines()) == len(targets)
-    assert (workdir / "mine.txt").read_text() == "ok"
-    assert (workdir / "mine.txt").stat().st_uid == BASE_UID + slot
+    lines = out.splitlines()
+    assert len(lines) == len(targets) + 1
+    uid = BASE_UID + slot
+    assert lines[-1].split() == ["ok", str(uid), str(uid), str(workdir)]
     assert not any(Path(d, name).exists() for d in targets)
 
 
@@ -357,13 +360,12 @@ try:
         f.write(bytes(2 * 1024**2))
 except OSError as e:
     print(e.errno == {errno.EFBIG})
+print(os.path.getsize("small"), os.path.getsize("big") <= 1024**2)
 """
     limits = Limits(file_size_mb=1)
     rc, out, err = _run(sb, code, workdir, slot=slot, limits=limits)
     assert rc == 0, err
-    assert out.split() == ["True"]
-    assert (workdir / "small").stat().st_size == 512 * 1024
-    assert (workdir / "big").stat().st_size <= 1024**2
+    assert out.split() == ["True", str(512 * 1024), "True"]
     # Not only Python (which ignores SIGXFSZ itself): a shell's child gets EFBIG, not killed.
     shell = ["/bin/sh", "-c", "head -c 2000000 /dev/zero > big2; echo status=$?"]
     rc, out, err = _run(sb, None, workdir, slot=slot, limits=limits, argv=shell)
@@ -454,11 +456,11 @@ import matplotlib.pyplot as plt
 a = np.arange(6.0).reshape(2, 3)
 print((a @ a.T).sum(), torch.tensor(a).pow(2).sum().item())
 plt.plot([1, 2]); plt.savefig("fig.png")
+import os; print(os.path.getsize("fig.png") > 0)
 """
     rc, out, err = _run(sb, code, workdir, slot=slot)
     assert rc == 0, err
-    assert out.split() == ["83.0", "55.0"]
-    assert (workdir / "fig.png").stat().st_size > 0
+    assert out.split() == ["83.0", "55.0", "True"]
 
 
 # --- seccomp: keyrings, namespaces, mounts, memfd (issue 17) -------------------------------------
@@ -817,3 +819,92 @@ def test_teardown_kills_a_process_of_the_slot_that_escaped_the_namespace(sb, tmp
         straggler.wait(timeout=TIMEOUT)
     # A sweep never touches the grader's own uid, and other modes have no slot uid to sweep.
     assert Sandbox("bwrap-userns", bwrap=sb.bwrap).teardown(slot) == 0
+
+
+# --- the workdir: a tmpfs capped in bytes and files (issue 17) -----------------------------------
+
+
+@pytest.mark.parametrize("variant", ["tmpfs-workdir", "sized-workdir"])
+def test_workdir_is_capped_in_bytes_and_files_and_the_graders_disk_untouched(sb, tmp_path, variant):
+    """``tmpfs-workdir`` (root, and user namespaces the init owns) caps bytes and files;
+    ``sized-workdir`` (bwrap run by a user) caps bytes."""
+    if sandbox_module.TMPFS_WORKDIR not in sb.features:
+        pytest.skip(f"SKIPPED LOUDLY: no tmpfs workdir here ({sb.features})")
+    others = {sandbox_module.TMPFS_WORKDIR, sandbox_module.SIZED_WORKDIR} - {variant}
+    sb = Sandbox(sb.mode, bwrap=sb.bwrap, features=(sb.features - others) | {variant})
+    slot = 919
+    workdir = tmp_path / "work"
+    (workdir / "data").mkdir(parents=True)
+    (workdir / "data" / "given.txt").write_text("given")
+    (workdir / "run.sh").write_text("#!/bin/sh\necho ran")
+    (workdir / "run.sh").chmod(0o755)
+    workdir = sb.prepare(workdir, slot=slot)
+    before = sorted(str(p.relative_to(workdir)) for p in workdir.rglob("*"))
+    code = """
+import errno, os, subprocess
+print(open("data/given.txt").read(), subprocess.run(["./run.sh"], capture_output=True,
+      text=True).stdout.strip())
+open("data/given.txt", "a").write(" and changed")
+written = 0
+try:
+    with open("big", "wb") as f:
+        for _ in range(40):
+            f.write(bytes(1024**2))
+            f.flush()
+            written += 1
+except OSError as e:
+    print("bytes", errno.errorcode[e.errno], written)
+os.remove("big")
+n = 0
+try:
+    while n < 100_000:
+        open(f"f{n}", "w").close()
+        n += 1
+except OSError as e:
+    print("files", errno.errorcode[e.errno], n)
+"""
+    limits = Limits(disk_mb=16, disk_files=500, file_size_mb=64)
+    rc, out, err = _run(sb, code, workdir, slot=slot, limits=limits)
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "given ran"
+    kind, name, written = lines[1].split()
+    assert (kind, name) == ("bytes", "ENOSPC") and 14 <= int(written) < 16
+    if variant == "tmpfs-workdir":
+        kind, name, n = lines[2].split()
+        assert (kind, name) == ("files", "ENOSPC") and 450 <= int(n) < 500
+    else:
+        assert lines[2:] == []  # 100,000 files: no inode cap
+    # Nothing reached the grader's disk: the prepared folder is as it was.
+    assert sorted(str(p.relative_to(workdir)) for p in workdir.rglob("*")) == before
+    assert (workdir / "data" / "given.txt").read_text() == "given"
+
+
+def test_the_grader_reads_the_students_files_through_workdir_view(sb, tmp_path):
+    slot = 920
+    workdir = _workdir(sb, tmp_path, slot)
+    code = """
+import os, time
+os.mkdir("out")
+open("out/result.txt", "w").write("42")
+os.symlink("/etc/shadow", "out/shadow")
+print("written", flush=True)
+time.sleep(600)
+"""
+    proc = sb.popen(
+        [sys.executable, "-c", code],
+        workdir=workdir,
+        slot=slot,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], TIMEOUT)
+        assert ready and proc.stdout.readline().strip() == "written"
+        view = sb.workdir_view(proc, workdir)
+        events = sandbox_module.copy_inputs([view], tmp_path / "pulled")
+    finally:
+        sb.kill(proc)
+    assert (tmp_path / "pulled" / "out" / "result.txt").read_text() == "42"
+    assert events == ["left out out/shadow (a symbolic link)"]
+    assert sb.workdir_view(proc, workdir) is None  # gone with the sandbox
