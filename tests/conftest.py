@@ -55,6 +55,21 @@ def artifacts_dir() -> Path:
     return ARTIFACTS
 
 
+# pytest-timeout's default (pyproject: 900 s) covers a test and its fixtures. Slow grading tests
+# and the browser test grade or build whole notebooks in a module-scoped fixture, which the
+# first test of the module pays for: they get more, unless they carry their own mark.
+HEAVY_TIMEOUT = 2400
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("timeout") is not None:
+            continue
+        heavy = item.get_closest_marker("grading") and item.get_closest_marker("slow")
+        if heavy or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.timeout(HEAVY_TIMEOUT))
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Record the suite's wall time (``make test`` only; not in xdist workers)."""
     path = os.environ.get(SUITE_TIME_ENV)

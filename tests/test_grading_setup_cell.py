@@ -20,7 +20,7 @@ from autograder.course import Course
 
 from .nbtasks import copy_course, submit
 
-pytestmark = [pytest.mark.grading, pytest.mark.slow]
+pytestmark = [pytest.mark.grading, pytest.mark.slow, pytest.mark.timeout(600)]
 
 TIMEOUT = 3  # seconds per cell
 
