@@ -39,7 +39,7 @@ def test_rbm_and_samplers_run_on_the_gpu():
     rbm = RBM(20, 6).cuda()
     v = torch.bernoulli(torch.full((32, 20), 0.3, device="cuda"))
     gen = torch.Generator(device="cuda").manual_seed(0)
-    neg = rbm.gibbs(v, 3, generator=gen)
+    neg = rbm.gibbs(v, 3, seed=gen)
     assert neg.device.type == "cuda"
     rbm.cd_loss(v, 1).backward()
     assert rbm.W.grad.device.type == "cuda"
@@ -48,12 +48,12 @@ def test_rbm_and_samplers_run_on_the_gpu():
     assert rbm.log_partition() == pytest.approx(cpu.log_partition(), rel=1e-9)
     opt = torch.optim.SGD(rbm.parameters(), lr=0.01)
     step = persistent_contrastive_divergence_step(
-        rbm, v, neg, opt, sampler=lambda s: rbm.gibbs(s, 1, generator=gen)
+        rbm, v, neg, opt, sampler=lambda s: rbm.gibbs(s, 1, seed=gen)
     )
     assert step.negatives.device.type == "cuda"
     x = langevin_sample(lambda x: (x**2).sum(1), torch.zeros(5, 2, device="cuda"), 3, 0.1)
     assert x.device.type == "cuda"
-    img = random_affine(torch.rand(3, 1, 28, 28, device="cuda"), generator=gen)
+    img = random_affine(torch.rand(3, 1, 28, 28, device="cuda"), seed=gen)
     assert img.device.type == "cuda"
 
 

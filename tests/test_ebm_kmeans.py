@@ -18,7 +18,7 @@ def blobs():
 
 def test_same_start_same_result_as_sklearn(blobs):
     init = blobs[[0, 50, 100, 150]]
-    ours = KMeansEBM(4, init=init, max_iter=300, tol=0).fit(blobs)
+    ours = KMeansEBM(4, init=init, n_iter=300, tol=0).fit(blobs)
     ref = KMeans(4, init=init, n_init=1, max_iter=300, tol=0, algorithm="lloyd").fit(blobs)
     order = np.lexsort(ours.prototypes_.T)
     ref_order = np.lexsort(ref.cluster_centers_.T)
@@ -71,10 +71,10 @@ def test_free_energy_tends_to_energy(blobs):
 
 def test_lloyd_never_increases_the_energy(blobs):
     init = blobs[:4]
-    start = KMeansEBM(4, init=init, max_iter=1).fit(blobs)
+    start = KMeansEBM(4, init=init, n_iter=1).fit(blobs)
     previous = np.inf
     for it in [1, 2, 3, 5, 10]:
-        model = KMeansEBM(4, init=init, max_iter=it, tol=0).fit(blobs)
+        model = KMeansEBM(4, init=init, n_iter=it, tol=0).fit(blobs)
         assert model.inertia_ <= previous + 1e-9
         previous = model.inertia_
     assert previous < start.inertia_ or start.n_iter_ == 1

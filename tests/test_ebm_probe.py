@@ -91,7 +91,7 @@ def test_random_affine():
     same = random_affine(x, max_rotation=0, max_scale=0, max_shift=0)
     torch.testing.assert_close(same, x, atol=1e-5, rtol=0)
     g1, g2 = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
-    a, b = random_affine(x, generator=g1), random_affine(x, generator=g2)
+    a, b = random_affine(x, seed=g1), random_affine(x, seed=g2)
     assert torch.equal(a, b) and torch.equal(x, before)
     # pure shifts move the centre of mass by at most max_shift pixels, and keep the mass
     shifted = random_affine(x, max_rotation=0, max_scale=0, max_shift=3)
@@ -120,7 +120,7 @@ def test_pretraining_lowers_the_loss_and_beats_a_random_encoder():
     enc = make()
 
     def views(xb, g):
-        return random_affine(xb, max_rotation=10, max_scale=0.1, max_shift=1, generator=g)
+        return random_affine(xb, max_rotation=10, max_scale=0.1, max_shift=1, seed=g)
 
     history = pretrain_info_nce(enc, d.x_train, epochs=15, batch_size=128, augment=views, lr=3e-3)
     assert history.loss[-1] < 0.6 * history.loss[0]

@@ -16,7 +16,7 @@ def all_states(n):
 @pytest.fixture
 def tiny():
     g = torch.Generator().manual_seed(0)
-    rbm = RBM(5, 3, weight_std=1.0, generator=g).double()
+    rbm = RBM(5, 3, weight_std=1.0, seed=g).double()
     with torch.no_grad():
         rbm.b.copy_(torch.randn(5, generator=g, dtype=torch.float64))
         rbm.c.copy_(torch.randn(3, generator=g, dtype=torch.float64))
@@ -44,7 +44,7 @@ def test_free_energy_equals_brute_force_sum_over_hidden_states(tiny):
 @pytest.mark.parametrize("n_visible, n_hidden", [(5, 3), (3, 5), (4, 4)])
 def test_log_partition_equals_brute_force_over_all_pairs(n_visible, n_hidden):
     g = torch.Generator().manual_seed(n_visible)
-    rbm = RBM(n_visible, n_hidden, weight_std=1.0, generator=g)
+    rbm = RBM(n_visible, n_hidden, weight_std=1.0, seed=g)
     with torch.no_grad():
         rbm.b.normal_(generator=g)
         rbm.c.normal_(generator=g)
@@ -93,7 +93,7 @@ def test_samples_follow_the_conditionals(tiny):
 def test_gibbs_chains_reach_the_model_distribution(tiny):
     g = torch.Generator().manual_seed(2)
     start = torch.zeros(20000, 5, dtype=torch.float64)
-    v = tiny.gibbs(start, k=60, generator=g)
+    v = tiny.gibbs(start, k=60, seed=g)
     vs = all_states(5)
     exact = torch.exp(-tiny.free_energy(vs).detach() - tiny.log_partition())
     codes = (v * 2 ** torch.arange(4, -1, -1, dtype=torch.float64)).sum(1).long()
@@ -119,8 +119,8 @@ def test_cd_loss_gradient_is_the_cd_formula(tiny):
 
 def test_cd1_loss_uses_one_gibbs_step_from_the_data(tiny):
     v = all_states(5)[[3, 30, 12]]
-    loss = tiny.cd_loss(v, k=1, generator=torch.Generator().manual_seed(7))
-    neg = tiny.gibbs(v, 1, generator=torch.Generator().manual_seed(7))
+    loss = tiny.cd_loss(v, k=1, seed=torch.Generator().manual_seed(7))
+    neg = tiny.gibbs(v, 1, seed=torch.Generator().manual_seed(7))
     expected = tiny.free_energy(v).mean() - tiny.free_energy(neg).mean()
     assert loss.item() == pytest.approx(expected.item(), rel=1e-12)
     assert torch.equal(tiny.gibbs(v, 0), v)

@@ -28,7 +28,7 @@ def test_langevin_stationary_law_on_a_quadratic(step, noise):
     # x' = (1 - step) x + noise * eps is AR(1): stationary N(0, noise^2 / (2 step - step^2))
     g = torch.Generator().manual_seed(0)
     x = langevin_sample(
-        quadratic, torch.zeros(10000, 2, dtype=torch.float64), 150, step, noise, generator=g
+        quadratic, torch.zeros(10000, 2, dtype=torch.float64), 150, step, noise, seed=g
     )
     sigma = math.sqrt(2 * step) if noise is None else noise
     var = sigma**2 / (2 * step - step**2)
@@ -59,10 +59,10 @@ def test_langevin_leaves_inputs_and_parameters_alone():
 
 def test_seeded_chains_repeat_and_clamp():
     a = langevin_sample(
-        quadratic, torch.zeros(3, 2), 10, 0.1, generator=torch.Generator().manual_seed(4)
+        quadratic, torch.zeros(3, 2), 10, 0.1, seed=torch.Generator().manual_seed(4)
     )
     b = langevin_sample(
-        quadratic, torch.zeros(3, 2), 10, 0.1, generator=torch.Generator().manual_seed(4)
+        quadratic, torch.zeros(3, 2), 10, 0.1, seed=torch.Generator().manual_seed(4)
     )
     assert torch.equal(a, b)
     c = langevin_sample(quadratic, torch.zeros(200, 2), 10, 0.5, noise=3.0, clamp=(0.0, 1.0))
@@ -75,7 +75,7 @@ def test_langevin_errors():
         langevin_sample(quadratic, x0, 5, 0.0)
     with pytest.raises(ValueError, match="noise"):
         langevin_sample(quadratic, x0, 5, 0.1, noise=-1.0)
-    with pytest.raises(ValueError, match="steps"):
+    with pytest.raises(ValueError, match="n_iter"):
         langevin_sample(quadratic, x0, -1, 0.1)
     with pytest.raises(TypeError, match="x0"):
         langevin_sample(quadratic, np.zeros((3, 2)), 5, 0.1)
@@ -119,11 +119,11 @@ def test_cd_learns_the_mean_of_a_gaussian(persistent):
         data = target + torch.randn(128, 2)
         if persistent:
             step = persistent_contrastive_divergence_step(
-                energy, data, chains, opt, steps=5, step_size=0.1
+                energy, data, chains, opt, n_iter=5, step_size=0.1
             )
             chains = step.negatives
         else:
-            step = contrastive_divergence_step(energy, data, opt, steps=5, step_size=0.1)
+            step = contrastive_divergence_step(energy, data, opt, n_iter=5, step_size=0.1)
         assert step.negatives.shape == (128, 2) and isinstance(step.loss, float)
     np.testing.assert_allclose(mu.detach().numpy(), target.numpy(), atol=0.25)
 
@@ -143,3 +143,17 @@ def test_cd_step_with_a_custom_sampler_and_errors():
         contrastive_divergence_step(lambda y: y.sum(1), x, opt, chains=torch.zeros(4, 3))
     with pytest.raises(ValueError, match="alpha"):
         contrastive_divergence_loss(lambda y: y.sum(1), x, x, alpha=-1.0)
+
+
+def test_renamed_arguments_warn_and_give_the_same_chains():
+    """steps/generator (langevin_sample), y0/steps (energy_descent) are deprecated aliases."""
+    with pytest.warns(FutureWarning, match="'generator' argument of langevin_sample"):
+        old = langevin_sample(
+            quadratic, torch.zeros(3, 2), 4, 0.1, generator=torch.Generator().manual_seed(4)
+        )
+    new = langevin_sample(quadratic, torch.zeros(3, 2), 4, 0.1, seed=4)
+    assert torch.equal(old, new)
+    with pytest.warns(FutureWarning, match="'steps' argument of energy_descent"):
+        with pytest.warns(FutureWarning, match="'y0' argument of energy_descent"):
+            y = energy_descent(quadratic, y0=torch.ones(2, 2), steps=3, step_size=0.1)
+    assert torch.equal(y, energy_descent(quadratic, x0=torch.ones(2, 2), n_iter=3, step_size=0.1))

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import math
 
-from .._validation import InvalidParameterError, check_scalar
+from .._validation import InvalidParameterError, check_scalar, check_torch_seed, renamed_kwargs
 from ..utils import is_torch
 
 __all__ = ["random_affine"]
 
 
+@renamed_kwargs(generator="seed")
 def random_affine(
     x,
     *,
@@ -27,7 +28,7 @@ def random_affine(
     max_scale: float = 0.15,
     max_shift: float = 3.0,
     noise_std: float = 0.0,
-    generator=None,
+    seed=None,
 ):
     """Apply an independent random affine transformation to each image of a batch.
 
@@ -40,8 +41,10 @@ def random_affine(
     ----------
     x : torch.Tensor of shape (n, c, h, w)
         Images (not modified).
-    generator : torch.Generator, optional
-        On ``x``'s device, for reproducible views.
+    seed : int, torch.Generator, numpy.random.Generator or None
+        Randomness of the views: an int seeds a new generator on ``x``'s device, a
+        ``torch.Generator`` (on that device) is used as is, ``None`` draws from torch's global
+        generator (never seeds it). ``generator=`` is its deprecated old name.
 
     Returns
     -------
@@ -72,6 +75,7 @@ def random_affine(
     for name, value in values.items():
         check_scalar(value, name, float, low=0)
     check_scalar(max_scale, "max_scale", float, low=0, high=1, closed="left")
+    generator = check_torch_seed(seed, x.device)
     n, _, h, w = x.shape
 
     def uniform(scale):

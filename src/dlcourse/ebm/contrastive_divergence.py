@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from .._validation import InvalidParameterError, check_scalar
+from .._validation import InvalidParameterError, check_scalar, renamed_kwargs
 from ..utils import is_torch
 from .langevin import langevin_sample
 
@@ -84,6 +84,7 @@ def contrastive_divergence_loss(energy_fn: Callable, x, negatives, alpha: float 
     return loss
 
 
+@renamed_kwargs(steps="n_iter", generator="seed")
 def contrastive_divergence_step(
     energy_fn: Callable,
     x,
@@ -91,12 +92,12 @@ def contrastive_divergence_step(
     *,
     sampler: Callable | None = None,
     chains=None,
-    steps: int = 10,
+    n_iter: int = 10,
     step_size: float = 0.01,
     noise: float | None = None,
     clamp: tuple[float, float] | None = None,
     alpha: float = 0.0,
-    generator=None,
+    seed=None,
 ) -> CDStep:
     """One CD update of the parameters of ``energy_fn``.
 
@@ -109,9 +110,10 @@ def contrastive_divergence_step(
     optimizer : torch.optim.Optimizer
         Over the parameters of ``energy_fn``.
     sampler : callable, optional
-        ``sampler(start) -> negatives``. Default: ``steps`` Langevin updates on ``energy_fn``
+        ``sampler(start) -> negatives``. Default: ``n_iter`` Langevin updates on ``energy_fn``
         (:func:`~dlcourse.ebm.langevin.langevin_sample` with ``step_size``, ``noise``, ``clamp``,
-        ``generator``). For an RBM pass ``lambda v: rbm.gibbs(v, k)``.
+        ``seed``; ``steps`` and ``generator`` are their deprecated old names). For an RBM
+        pass ``lambda v: rbm.gibbs(v, k)``.
     chains : torch.Tensor, optional
         Where the sampler starts. ``None`` (plain CD): at the data ``x``. A tensor: persistent
         chains (see :func:`persistent_contrastive_divergence_step`).
@@ -137,9 +139,7 @@ def contrastive_divergence_step(
     if sampler is None:
 
         def sampler(s):
-            return langevin_sample(
-                energy_fn, s, steps, step_size, noise, clamp=clamp, generator=generator
-            )
+            return langevin_sample(energy_fn, s, n_iter, step_size, noise, clamp=clamp, seed=seed)
 
     negatives = sampler(start.detach()).detach()
     loss = contrastive_divergence_loss(energy_fn, x, negatives, alpha)
@@ -169,7 +169,7 @@ def persistent_contrastive_divergence_step(
     >>> for _ in range(300):
     ...     data = 2.0 + torch.randn(256, 1)              # data ~ N(2, 1)
     ...     chains = persistent_contrastive_divergence_step(
-    ...         energy, data, chains, opt, steps=5, step_size=0.1).negatives
+    ...         energy, data, chains, opt, n_iter=5, step_size=0.1).negatives
     >>> abs(mu.item() - 2.0) < 0.3
     True
     """

@@ -25,7 +25,13 @@ import math
 
 import numpy as np
 
-from .._validation import InvalidParameterError, as_float_array, check_ndim, check_scalar
+from .._validation import (
+    InvalidParameterError,
+    as_float_array,
+    check_ndim,
+    check_scalar,
+    renamed_kwargs,
+)
 from .free_energy import free_energy
 
 __all__ = ["KMeansEBM"]
@@ -66,8 +72,8 @@ class KMeansEBM:
     n_init : int
         Independent runs of Lloyd's algorithm from k-means++ starts; the run with the lowest
         total energy is kept.
-    max_iter : int
-        Maximum Lloyd iterations per run.
+    n_iter : int
+        Maximum Lloyd iterations per run (``max_iter=`` is its deprecated old name).
     tol : float
         A run stops when no prototype moves by more than ``tol`` (Euclidean distance).
     seed : int
@@ -97,19 +103,20 @@ class KMeansEBM:
     array([ 0., 25.])
     """
 
+    @renamed_kwargs(max_iter="n_iter")
     def __init__(
         self,
         n_clusters: int,
         *,
         n_init: int = 4,
-        max_iter: int = 100,
+        n_iter: int = 100,
         tol: float = 1e-8,
         seed: int = 0,
         init=None,
     ):
         self.n_clusters = n_clusters
         self.n_init = n_init
-        self.max_iter = max_iter
+        self.n_iter = n_iter
         self.tol = tol
         self.seed = seed
         self.init = init
@@ -188,7 +195,7 @@ class KMeansEBM:
     def _lloyd(self, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float, int]:
         w = w.copy()
         n_iter = 0
-        for n_iter in range(1, self.max_iter + 1):  # noqa: B007 - n_iter is reported
+        for n_iter in range(1, self.n_iter + 1):  # noqa: B007 - n_iter is reported
             idx = _sq_distances(y, w).argmin(axis=1)  # inference: exhaustive search over z
             counts = np.bincount(idx, minlength=len(w))
             sums = np.zeros_like(w)
@@ -215,7 +222,7 @@ class KMeansEBM:
         """
         k = check_scalar(self.n_clusters, "n_clusters", int, low=1)
         n_init = check_scalar(self.n_init, "n_init", int, low=1)
-        check_scalar(self.max_iter, "max_iter", int, low=1)
+        check_scalar(self.n_iter, "n_iter", int, low=1)
         y = _as_points("y", y)
         if len(y) < k:
             raise InvalidParameterError(f"fit needs at least n_clusters={k} points. Got {len(y)}.")

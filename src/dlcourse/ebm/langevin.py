@@ -29,13 +29,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from .._validation import InvalidParameterError, check_scalar
+from .._validation import InvalidParameterError, check_scalar, check_torch_seed, renamed_kwargs
 from ..utils import is_torch
 
 __all__ = ["langevin_sample", "energy_descent"]
 
 
-def _check_common(x0, steps, step_size, noise):
+def _check_common(x0, n_iter, step_size, noise):
     if not is_torch(x0) or not x0.is_floating_point():
         raise InvalidParameterError(
             f"The 'x0' argument must be a floating-point torch.Tensor (a batch of starting "
@@ -43,12 +43,12 @@ def _check_common(x0, steps, step_size, noise):
             + (f" of dtype {x0.dtype}" if is_torch(x0) else "")
             + "."
         )
-    steps = check_scalar(steps, "steps", int, low=0)
+    n_iter = check_scalar(n_iter, "n_iter", int, low=0)
     step_size = check_scalar(step_size, "step_size", float, low=0, closed="neither")
     if noise is None:
         noise = math.sqrt(2.0 * step_size)
     noise = check_scalar(noise, "noise", float, low=0)
-    return steps, step_size, noise
+    return n_iter, step_size, noise
 
 
 def _energy_grad(energy_fn: Callable, x):
@@ -70,18 +70,19 @@ def _energy_grad(energy_fn: Callable, x):
     return grad
 
 
+@renamed_kwargs(steps="n_iter", generator="seed")
 def langevin_sample(
     energy_fn: Callable,
     x0,
-    steps: int,
+    n_iter: int,
     step_size: float,
     noise: float | None = None,
     *,
     clamp: tuple[float, float] | None = None,
-    generator=None,
+    seed=None,
     return_path: bool = False,
 ):
-    """Langevin sampling: ``steps`` noisy gradient steps on the energy (see the module docstring).
+    """Langevin sampling: ``n_iter`` noisy gradient steps on the energy (see the module docstring).
 
     Parameters
     ----------
@@ -89,8 +90,8 @@ def langevin_sample(
         Differentiable torch function, batch ``(n, ...)`` -> energies ``(n,)`` or a scalar.
     x0 : torch.Tensor of shape (n, ...)
         Starting points (not modified).
-    steps : int >= 0
-        Number of updates.
+    n_iter : int >= 0
+        Number of updates (``steps=`` is its deprecated old name).
     step_size : float > 0
         :math:`\\eta`.
     noise : float >= 0, optional
@@ -98,15 +99,17 @@ def langevin_sample(
         0 gives plain gradient descent.
     clamp : (low, high), optional
         Clip the points to this box after each step (e.g. pixel values in [0, 1]).
-    generator : torch.Generator, optional
-        Source of the noise (on ``x0``'s device), for reproducible chains.
+    seed : int, torch.Generator, numpy.random.Generator or None
+        Randomness of the noise: an int seeds a new generator on ``x0``'s device, a
+        ``torch.Generator`` (on that device) is used as is, ``None`` draws from torch's global
+        generator (never seeds it). ``generator=`` is its deprecated old name.
     return_path : bool
         Also return every iterate.
 
     Returns
     -------
     torch.Tensor of the shape of ``x0`` (detached), or ``(x, path)`` with ``path`` of shape
-    ``(steps + 1, n, ...)`` when ``return_path`` is true.
+    ``(n_iter + 1, n, ...)`` when ``return_path`` is true.
 
     Examples
     --------
@@ -118,10 +121,11 @@ def langevin_sample(
     """
     import torch
 
-    steps, step_size, noise = _check_common(x0, steps, step_size, noise)
+    n_iter, step_size, noise = _check_common(x0, n_iter, step_size, noise)
+    generator = check_torch_seed(seed, x0.device)
     x = x0.detach().clone()
     path = [x.clone()] if return_path else None
-    for _ in range(steps):
+    for _ in range(n_iter):
         x = x - step_size * _energy_grad(energy_fn, x)
         if noise > 0:
             eps = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
@@ -134,10 +138,11 @@ def langevin_sample(
     return (x, torch.stack(path)) if return_path else x
 
 
+@renamed_kwargs(y0="x0", steps="n_iter")
 def energy_descent(
     energy_fn: Callable,
-    y0,
-    steps: int,
+    x0,
+    n_iter: int,
     step_size: float,
     *,
     return_path: bool = False,
@@ -146,6 +151,9 @@ def energy_descent(
 
     This is :func:`langevin_sample` with ``noise=0``: it finds a (local) minimiser
     :math:`\\check y = \\arg\\min_y F(x, y)` for each row, ``x`` being fixed inside ``energy_fn``.
+    ``x0`` holds the starting values of :math:`y` (the same role as in
+    :func:`langevin_sample`); ``y0`` and ``steps`` are the deprecated old names of ``x0`` and
+    ``n_iter``.
 
     Examples
     --------
@@ -154,4 +162,4 @@ def energy_descent(
     >>> y.round(decimals=4).tolist()
     [[3.0, 3.0]]
     """
-    return langevin_sample(energy_fn, y0, steps, step_size, noise=0.0, return_path=return_path)
+    return langevin_sample(energy_fn, x0, n_iter, step_size, noise=0.0, return_path=return_path)

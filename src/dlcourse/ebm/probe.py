@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .._validation import InvalidParameterError, check_scalar
+from .._validation import InvalidParameterError, check_scalar, renamed_kwargs
 
 __all__ = ["label_subset", "encode", "linear_probe", "supervised_baseline"]
 
@@ -85,6 +85,7 @@ def encode(encoder: Callable, x, batch_size: int = 512) -> np.ndarray:
     return feats
 
 
+@renamed_kwargs(max_iter="n_iter")
 def linear_probe(
     encoder: Callable,
     x,
@@ -95,7 +96,7 @@ def linear_probe(
     y_test=None,
     seed: int = 0,
     C: float = 1.0,
-    max_iter: int = 2000,
+    n_iter: int = 2000,
 ) -> float:
     """Test accuracy of a logistic regression trained on frozen features of a labelled fraction.
 
@@ -114,6 +115,9 @@ def linear_probe(
         Seed of the labelled subset.
     C : float
         Inverse L2 regularisation strength of the logistic regression.
+    n_iter : int
+        Maximum iterations of the logistic regression's solver (``max_iter=`` is its
+        deprecated old name).
 
     Returns
     -------
@@ -151,7 +155,7 @@ def linear_probe(
     f_train = encode(encoder, x[labelled])
     f_test = encode(encoder, x_test)
     scaler = StandardScaler().fit(f_train)
-    clf = LogisticRegression(C=C, max_iter=max_iter)
+    clf = LogisticRegression(C=C, max_iter=n_iter)
     clf.fit(scaler.transform(f_train), y[labelled])
     return float(clf.score(scaler.transform(f_test), y_test))
 

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._validation import InvalidParameterError, check_scalar
+from .._validation import InvalidParameterError, check_scalar, check_torch_seed, renamed_kwargs
 
 __all__ = ["RBM"]
 
@@ -45,8 +45,9 @@ class RBM(nn.Module):
         Layer sizes.
     weight_std : float
         Initial weights are :math:`\\mathcal N(0, \\text{weight\\_std}^2)`; biases start at 0.
-    generator : torch.Generator, optional
-        For the initial weights (otherwise torch's global generator: seed it first).
+    seed : int, torch.Generator, numpy.random.Generator or None
+        Randomness of the initial weights (``None``: torch's global generator, read but never
+        seeded). ``generator=`` is its deprecated old name, in the sampling methods too.
 
     Attributes
     ----------
@@ -67,14 +68,16 @@ class RBM(nn.Module):
     True
     """
 
-    def __init__(
-        self, n_visible: int, n_hidden: int, weight_std: float = 0.01, generator=None
-    ) -> None:
+    @renamed_kwargs(generator="seed")
+    def __init__(self, n_visible: int, n_hidden: int, weight_std: float = 0.01, seed=None) -> None:
         super().__init__()
         self.n_visible = check_scalar(n_visible, "n_visible", int, low=1)
         self.n_hidden = check_scalar(n_hidden, "n_hidden", int, low=1)
         weight_std = check_scalar(weight_std, "weight_std", float, low=0)
-        w = torch.randn(self.n_hidden, self.n_visible, generator=generator) * weight_std
+        w = (
+            torch.randn(self.n_hidden, self.n_visible, generator=check_torch_seed(seed))
+            * weight_std
+        )
         self.W = nn.Parameter(w)
         self.b = nn.Parameter(torch.zeros(self.n_visible))
         self.c = nn.Parameter(torch.zeros(self.n_hidden))
@@ -129,25 +132,32 @@ class RBM(nn.Module):
         u = torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype)
         return (u < p).to(p.dtype)
 
-    def sample_h(self, v, generator=None):
+    @renamed_kwargs(generator="seed")
+    def sample_h(self, v, seed=None):
         """A binary sample of :math:`h \\sim p(h \\mid v)`, shape (n, n_hidden)."""
-        return self._bernoulli(self.hidden_probs(v), generator)
+        p = self.hidden_probs(v)
+        return self._bernoulli(p, check_torch_seed(seed, p.device))
 
-    def sample_v(self, h, generator=None):
+    @renamed_kwargs(generator="seed")
+    def sample_v(self, h, seed=None):
         """A binary sample of :math:`v \\sim p(v \\mid h)`, shape (n, n_visible)."""
-        return self._bernoulli(self.visible_probs(h), generator)
+        p = self.visible_probs(h)
+        return self._bernoulli(p, check_torch_seed(seed, p.device))
 
     @torch.no_grad()
-    def gibbs(self, v, k: int = 1, generator=None):
+    @renamed_kwargs(generator="seed")
+    def gibbs(self, v, k: int = 1, seed=None):
         """``k`` steps of block Gibbs sampling :math:`v \\to h \\to v`; returns binary visibles."""
         k = check_scalar(k, "k", int, low=0)
         v = self._check("v", v, self.n_visible)
+        generator = check_torch_seed(seed, v.device)
         for _ in range(k):
             v = self.sample_v(self.sample_h(v, generator), generator)
         return v
 
     # ------------------------------------------------------------------ training
-    def cd_loss(self, v, k: int = 1, *, negatives=None, generator=None):
+    @renamed_kwargs(generator="seed")
+    def cd_loss(self, v, k: int = 1, *, negatives=None, seed=None):
         """Contrastive-divergence loss :math:`\\overline{F(v)} - \\overline{F(\\tilde v)}` (means).
 
         :math:`\\tilde v` is ``negatives`` when given (e.g. persistent chains), otherwise the end
@@ -157,7 +167,7 @@ class RBM(nn.Module):
         + \\overline{\\sigma(c + W\\tilde v)\\, \\tilde v^\\top}`.
         """
         v = self._check("v", v, self.n_visible)
-        neg = self.gibbs(v, k, generator) if negatives is None else negatives
+        neg = self.gibbs(v, k, seed) if negatives is None else negatives
         neg = self._check("negatives", neg, self.n_visible).detach()
         return self.free_energy(v).mean() - self.free_energy(neg).mean()
 
