@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -76,6 +77,8 @@ def translate(x, shift, circular: bool = True):
     array([[0, 0, 0],
            [1, 2, 3]])
     """
+    shifts: tuple[int, ...]
+    axes: tuple[int, ...]
     if _is_int(shift):
         x = _check_image_like(x, min_ndim=1)
         shifts, axes = (int(shift),), (-1,)
@@ -85,7 +88,7 @@ def translate(x, shift, circular: bool = True):
     else:
         raise invalid("shift", "an int or a pair of ints (dy, dx)", shift)
     is_torch = isinstance(x, torch.Tensor)
-    out = torch.roll(x, shifts, dims=axes) if is_torch else np.roll(x, shifts, axis=axes)
+    out: Any = torch.roll(x, shifts, dims=axes) if is_torch else np.roll(x, shifts, axis=axes)
     if circular:
         return out
     out = out.clone() if is_torch else out.copy()
@@ -282,7 +285,7 @@ def orbit_average(f: Callable, x, transforms: Iterable[Callable]):
         raise InvalidParameterError(
             "The 'transforms' argument must contain at least one transform."
         )
-    total = None
+    total: Any = None
     for t in transforms:
         if not callable(t):
             raise InvalidParameterError(
