@@ -247,6 +247,26 @@ def test_psd_trains_a_given_shrinkage_encoder_in_place(dictionary):
         predictive_sparse_decomposition(x, 24, lam, encoder=torch.nn.ReLU())
 
 
+def test_psd_leaves_the_global_random_state_alone_and_computes_on_the_input_device(dictionary):
+    """psd never seeds torch's global generator (it used to call torch.manual_seed) and a NumPy
+    input is computed on the CPU, not on a globally chosen device; the same seed gives the
+    same dictionary and encoder."""
+    x = _sparse_data(200, dictionary, seed=11)
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    D1, enc1 = predictive_sparse_decomposition(x, 24, 0.05, n_iter=5, batch_size=64, seed=3)
+    assert torch.equal(state, torch.get_rng_state())
+    assert next(enc1.parameters()).device.type == "cpu"
+    D2, enc2 = predictive_sparse_decomposition(
+        x, 24, 0.05, n_iter=5, batch_size=64, seed=torch.Generator().manual_seed(3)
+    )
+    D3, enc3 = predictive_sparse_decomposition(x, 24, 0.05, n_iter=5, batch_size=64, seed=3)
+    np.testing.assert_array_equal(D1, D3)
+    for a, b in zip(enc1.parameters(), enc3.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert D2.shape == D1.shape
+
+
 def test_psd_errors():
     with pytest.raises(ValueError, match="n_signals, n_features"):
         predictive_sparse_decomposition(np.zeros(5), 3, 0.1)

@@ -22,11 +22,12 @@ training, :math:`F_W(x)` alone gives approximate codes at the cost of one matrix
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
 
-from .._validation import InvalidParameterError, check_scalar
+from .._validation import InvalidParameterError, check_scalar, check_torch_seed
 from ..utils import is_torch
 from ._arrays import check_lam
 from .dictionary import normalize_atoms
@@ -111,9 +112,12 @@ def predictive_sparse_decomposition(
         Any module mapping (n, n_features) to (n, n_atoms), trained in place; by default a
         new :class:`PSDEncoder`. A one-layer :class:`~dlcourse.sparse.LISTA` built on ``D0``
         is a *shrinkage* encoder :math:`\\rho_\\theta(W_e x)` that starts as one ISTA step.
-    seed : int
+    seed : int, torch.Generator, numpy.random.Generator or None, default 0
+        Randomness of the starting dictionary, the batches and a new encoder's weights. The
+        global random state is neither seeded nor advanced by an int or a generator.
     device : torch.device, optional
-        Where to compute: ``X``'s device for a tensor, else :func:`dlcourse.utils.device`.
+        Where to compute: by default ``X``'s device for a tensor, the CPU for a NumPy array
+        (never a global choice).
     return_energy : bool
         Also return the mean energy :math:`E` of each step's batch (shape (n_iter,)).
 
@@ -127,8 +131,6 @@ def predictive_sparse_decomposition(
     """
     import torch
 
-    from ..utils import device as default_device
-
     was_torch = is_torch(X)
     if was_torch:
         dev = X.device if device is None else torch.device(device)
@@ -139,7 +141,7 @@ def predictive_sparse_decomposition(
         arr = np.asarray(X)
         if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
             raise InvalidParameterError("The 'X' argument must be an array of real numbers.")
-        dev = default_device() if device is None else torch.device(device)
+        dev = torch.device("cpu") if device is None else torch.device(device)
         Xt = torch.as_tensor(arr, dtype=torch.float64, device=dev)
     if Xt.ndim != 2:
         raise InvalidParameterError(
@@ -153,7 +155,11 @@ def predictive_sparse_decomposition(
     n_code_iter = check_scalar(n_code_iter, "n_code_iter", int, low=1)
     batch = min(check_scalar(batch_size, "batch_size", int, low=1), n)
     lr = check_scalar(lr, "lr", float, low=0, closed="neither")
-    gen = torch.Generator().manual_seed(seed)
+    gen = check_torch_seed(seed)  # on the CPU; what it draws is moved to dev
+    if isinstance(seed, numbers.Integral) or gen is None:
+        init_seed = seed
+    else:
+        init_seed = int(torch.randint(0, 2**62, (1,), generator=gen))
 
     if D0 is None:
         D = Xt[torch.randint(n, (K,), generator=gen).to(dev)].T.clone()
@@ -166,9 +172,14 @@ def predictive_sparse_decomposition(
                 f"Got {tuple(D.shape)}."
             )
     D = normalize_atoms(D)
-    torch.manual_seed(seed)
     if encoder is None:
-        encoder = PSDEncoder(p, K, dtype=Xt.dtype, device=dev)
+        # a new encoder's weights come from init_seed, inside a fork of torch's global state,
+        # so that the caller's random state is left exactly as it was
+        cuda = [dev.index or 0] if dev.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda, enabled=init_seed is not None):
+            if init_seed is not None:
+                torch.manual_seed(init_seed)
+            encoder = PSDEncoder(p, K, dtype=Xt.dtype, device=dev)
     else:
         params = list(encoder.parameters())
         if not params:
