@@ -113,7 +113,7 @@ class Limits:
     file_size_mb: int = 64
     open_files: int = 256
     disk_mb: int = 512
-    disk_files: int = 10_000
+    disk_files: int = 20_000
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -326,6 +326,9 @@ def copy(dfd, dst):
                     while chunk := os.read(fd, 1 << 20):
                         os.write(out, chunk)
                     os.fchmod(out, stat.S_IMODE(st.st_mode) & 0o777)
+                except OSError:
+                    os.unlink(target)  # no truncated file
+                    raise
                 finally:
                     os.close(out)
             finally:
@@ -333,8 +336,9 @@ def copy(dfd, dst):
 if src is not None:
     try:
         copy(src, work)
-    except OSError as e:
-        fail("cannot copy the prepared files into the workdir", e.errno)
+    except OSError as e:  # the workdir is full: the student's code runs with what fitted
+        msg = "sandbox init: not every prepared file was copied into the workdir: %s\n"
+        os.write(2, (msg % os.strerror(e.errno or 0)).encode())
     os.close(src)
 libc.prctl(PR_CAP_AMBIENT, 4, 0, 0, 0)  # PR_CAP_AMBIENT_CLEAR_ALL
 header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
@@ -382,7 +386,7 @@ def copy_inputs(
     src_dirs: Iterable[str | os.PathLike],
     dst: str | os.PathLike,
     *,
-    max_files: int = 10_000,
+    max_files: int = 5_000,
     max_bytes: int = 256 * _MB,
     exclude: Callable[[str], bool] | None = None,
 ) -> list[str]:
@@ -403,9 +407,11 @@ def copy_inputs(
     dst : path-like
         The destination folder (created if missing).
     max_files : int
-        Most files and folders copied, all folders together.
+        Most files and folders copied, all folders together (below ``Limits.disk_files``,
+        so that the student can still write).
     max_bytes : int
-        Most bytes copied, all files together; a file that would cross it is left out.
+        Most bytes copied, all files together (below ``Limits.disk_mb``); a file that would
+        cross it is left out.
     exclude : callable, optional
         ``exclude(name)`` is true for the top-level names not to copy (e.g. notebooks).
 

@@ -908,3 +908,19 @@ time.sleep(600)
     assert (tmp_path / "pulled" / "out" / "result.txt").read_text() == "42"
     assert events == ["left out out/shadow (a symbolic link)"]
     assert sb.workdir_view(proc, workdir) is None  # gone with the sandbox
+
+
+def test_prepared_files_beyond_the_disk_cap_are_cut_not_fatal(sb, tmp_path):
+    if sandbox_module.TMPFS_WORKDIR not in sb.features:
+        pytest.skip(f"SKIPPED LOUDLY: no tmpfs workdir here ({sb.features})")
+    slot = 921
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    for name in "abc":
+        (workdir / name).write_bytes(bytes(3 * 1024**2))
+    workdir = sb.prepare(workdir, slot=slot)
+    code = "import os; print(*sorted(os.path.getsize(n) for n in os.listdir('.')))"
+    rc, out, err = _run(sb, code, workdir, slot=slot, limits=Limits(disk_mb=5))
+    assert rc == 0, err
+    assert out.split() == [str(3 * 1024**2)]  # whole files only, none left truncated
+    assert "not every prepared file was copied into the workdir: No space left" in err
