@@ -61,17 +61,20 @@ Builder = Callable[[NotebookNode, NotebookNode, Path, dict], None]
 class Expect:
     """What the grader must report for a case.
 
-    ``score`` is a number or one of :data:`SCORES` (None for ungradable). ``reason`` and
-    ``events`` hold case-insensitive substrings: each reason entry must be in
-    ``GradeResult.reason``; each events entry must be in some event (a tuple entry: all its
-    strings in the same event). ``clean``: no events and an empty reason.
+    ``score`` is a number, one of :data:`SCORES`, or a tuple of the grade_ids of exactly the
+    test cells that fail (None for ungradable). ``reason`` and ``events`` hold case-insensitive
+    substrings: each reason entry must be in ``GradeResult.reason``; each events entry must be
+    in some event (a tuple entry: all its strings in the same event). ``clean``: no events and
+    an empty reason. ``absent``: strings (hidden test material the case tries to obtain) that
+    must not appear in the graded notebook or the feedback page.
     """
 
     status: str  # "graded" | "ungradable"
-    score: str | float | None = None
+    score: str | float | tuple[str, ...] | None = None
     reason: tuple[str, ...] = ()
     events: tuple[str | tuple[str, ...], ...] = ()
     clean: bool = False
+    absent: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,8 +93,13 @@ class Case:
 
 
 # -- expectations ---------------------------------------------------------------------------------
-def expected_score(spec: str | float, source: NotebookNode) -> float:
+def expected_score(spec: str | float | tuple, source: NotebookNode) -> float:
     """Resolve a symbolic score against the source notebook."""
+    if isinstance(spec, tuple):  # the grade_ids of the tests that fail
+        points = {meta(c).get("grade_id"): float(meta(c).get("points", 0)) for c in source.cells}
+        missing = set(spec) - set(autograded_ids(source))
+        assert not missing, f"no test cells {sorted(missing)} in the source: update the corpus"
+        return auto_points(source) - sum(points[g] for g in set(spec))
     if not isinstance(spec, str):
         return float(spec)
     found = tasks(source)
@@ -106,8 +114,10 @@ def expected_score(spec: str | float, source: NotebookNode) -> float:
     raise ValueError(f"unknown score {spec!r}; use a number or one of {SCORES}")
 
 
-def expected_failures(spec: str | float, source: NotebookNode) -> set[str] | None:
+def expected_failures(spec: str | float | tuple, source: NotebookNode) -> set[str] | None:
     """grade_ids of the test cells that must fail for a symbolic score (None for a number)."""
+    if isinstance(spec, tuple):
+        return set(spec)
     if not isinstance(spec, str):
         return None
     found = tasks(source)
@@ -1004,6 +1014,200 @@ def _test_cells(nb: NotebookNode) -> list[int]:
     return [i for i, c in enumerate(nb.cells) if meta(c).get("grade_id") in ids]
 
 
+# -- issue 17: merge order, write-back, callbacks, protocol limits -------------------------------
+REDEFINE_CHECKS = """
+# hostile: checks that pass everything and print what the tests hand them
+def check_close(*args, **kwargs):
+    print("check_close", args, kwargs)
+
+
+def check_array(a, *args, **kwargs):
+    print("check_array", args, kwargs)
+    return a
+"""
+
+ZEROING = """
+# hostile: every function above zeroes the arrays it is given (the change travels back to the
+# tests), then answers for the zeroed inputs
+import functools as _functools
+
+import numpy as _np
+
+
+def _zeroing(f):
+    @_functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        for a in (*args, *kwargs.values()):
+            if isinstance(a, _np.ndarray) and a.flags.writeable:
+                a[...] = 0
+        return f(*args, **kwargs)
+
+    return wrapper
+
+
+for _name in _NAMES:
+    globals()[_name] = _zeroing(globals()[_name])
+"""
+
+PROBE_CALLBACKS = """
+# hostile: call every function the tests pass in with arguments it does not expect, and keep
+# what its errors say (hidden tests' messages and expected values)
+_LEARNED = []
+_honest_numerical_gradient = numerical_gradient
+
+
+def numerical_gradient(f, x, eps=1e-6):
+    for probe in (np.zeros(np.size(x) + 1), "probe", None):
+        try:
+            f(probe)
+        except BaseException as exc:
+            _LEARNED.append(f"{type(exc).__name__}: {exc} {getattr(exc, 'remote_traceback', '')}")
+    return _honest_numerical_gradient(f, x, eps)
+"""
+
+SHOW_LEARNED = """
+# hostile: publish what the probes learned
+print("\\n".join(_LEARNED))
+raise RuntimeError(" | ".join(_LEARNED)[:5000])
+"""
+
+PIPES = """
+import os
+import stat
+
+
+def _pipes(mode):
+    \"\"\"This process's pipe descriptors opened for reading (mode 0) or writing (mode 1).\"\"\"
+    found = []
+    for fd in range(3, 256):
+        try:
+            if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+                continue
+            with open(f"/proc/self/fdinfo/{fd}") as f:
+                flags = int(next(ln for ln in f if ln.startswith("flags:")).split()[1], 8)
+        except (OSError, StopIteration, ValueError):
+            continue
+        if flags & 3 == mode:
+            found.append(fd)
+    return found
+"""
+
+STOP_READING = (
+    PIPES
+    + """
+# hostile: stop reading the pipe the grader writes to, but keep it open (its writes then block)
+_kept = []
+for _fd in _pipes(0):
+    _kept.append(os.dup(_fd))
+    _r, _w = os.pipe()
+    os.dup2(_r, _fd)
+"""
+)
+
+MESSAGE_FLOOD = (
+    PIPES
+    + """
+# hostile: send the grader a 36 MB message of empty JSON objects on its own pipe
+import threading
+import time
+
+_body = b'{"k":"res","id":1,"ok":true,"v":[' + b",".join([b"{}"] * 18_000_000) + b"]}"
+_msg = len(_body).to_bytes(8, "little") + _body
+
+
+def _send(fd):
+    os.set_blocking(fd, True)
+    view = memoryview(_msg)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+for _fd in _pipes(1):  # a thread each: a pipe nobody reads must not stop the others
+    threading.Thread(target=_send, args=(_fd,), daemon=True).start()
+time.sleep(10)
+"""
+)
+
+SURROGATES = """
+# hostile: lone surrogates (not encodable as UTF-8) in printed output and in an error message
+print("out \\ud800 put")
+raise ValueError("bad \\udfff value")
+"""
+
+
+def _setup_moved_after_tests(source, release, folder, ctx):
+    nb = _wrong_answers(release)
+    setup = nb.cells.pop(_setup(nb))
+    nb.cells += [setup, _code(REDEFINE_CHECKS)]
+    _write(nb, folder, ctx)
+
+
+def _locked_cells_moved_after_tests(source, release, folder, ctx):
+    nb = _wrong_answers(release)
+    locked = [c for c in nb.cells if meta(c).get("locked") and not meta(c).get("grade")]
+    moved = {id(c) for c in locked}
+    nb.cells = [c for c in nb.cells if id(c) not in moved] + locked + [_code(REDEFINE_CHECKS)]
+    _write(nb, folder, ctx)
+
+
+def _setup_deleted_predecessor_moved(source, release, folder, ctx):
+    nb = _wrong_answers(release)
+    i = _setup(nb)
+    assert i > 0, "the setup cell is the first cell: update this corpus case"
+    before = nb.cells[i - 1]
+    imports = "import math\nimport numbers\n\nimport numpy as np\nimport torch\n"
+    nb.cells[i - 1 : i + 1] = [_code(imports + REDEFINE_CHECKS)]
+    nb.cells.append(before)
+    _write(nb, folder, ctx)
+
+
+def _zeroed_inputs(source, release, folder, ctx):
+    for i in _answers(source):
+        names = [n for n in _functions(source.cells[i].source) if not n.startswith("_")]
+        if names:
+            _append(source.cells[i], f"_NAMES = {names!r}\n" + ZEROING)
+    _write(source, folder, ctx)
+
+
+def _callback_errors_probed(source, release, folder, ctx):
+    _append(source.cells[index_of(source, "numerical_gradient")], PROBE_CALLBACKS)
+    source.cells.append(_code(SHOW_LEARNED))
+    _write(source, folder, ctx)
+
+
+def _write_json(nb: NotebookNode, folder: Path, ctx: dict) -> None:
+    """Write with every non-ASCII character escaped (lone surrogates cannot be UTF-8)."""
+    (folder / f"{ctx['assignment']}.ipynb").write_text(json.dumps(nb, indent=1))
+
+
+def _lone_surrogates(source, release, folder, ctx):
+    source.cells.insert(_last_answer(source), _code(SURROGATES))
+    source.cells.append(nbformat.v4.new_markdown_cell("a lone surrogate: \ud800 (and \udfff)"))
+    _write_json(source, folder, ctx)
+
+
+def _stops_reading_then_big_cell(source, release, folder, ctx):
+    source.cells += [_code(STOP_READING), _code("_big = 1  # " + "x" * 300_000)]
+    _write(source, folder, ctx)
+
+
+def _json_object_flood(source, release, folder, ctx):
+    source.cells[0].metadata["junk"] = [{}] * 600_000
+    _write_json(source, folder, ctx)
+
+
+def _too_many_cells(source, release, folder, ctx):
+    source.cells += [nbformat.v4.new_markdown_cell("more") for _ in range(6_000)]
+    _write(source, folder, ctx)
+
+
+def _invalid_cell_metadata(source, release, folder, ctx):
+    cell = _code("note = 'my own cell'")
+    cell.metadata.update(collapsed="yes", scrolled="no")  # booleans in nbformat's schema
+    source.cells.insert(_last_answer(source), cell)
+    _write(source, folder, ctx)
+
+
 # -- the corpus -----------------------------------------------------------------------------------
 def _source() -> NotebookNode:
     return nbformat.read(SOURCE_PATH, as_version=4)
@@ -1013,6 +1217,16 @@ _SRC = _source()
 _FIRST_TESTS = tuple(tasks(_SRC)[0]["grade_ids"])
 _SETUP_ID = meta(_SRC.cells[_setup(_SRC)])["grade_id"]
 _LAST = "full-minus-last-task"
+# the tests zeroed_inputs fails: every test of the tasks whose functions take arrays, except
+# the argument checks (which raise before anything is computed)
+_ZEROED_FAIL = tuple(
+    g
+    for t in tasks(_SRC)
+    if t["grade_id"]
+    in ("softmax", "forward_backward", "numerical_gradient", "relative_error", "gd_least_squares")
+    for g in t["grade_ids"]
+    if g != "test_gd_validation"
+)
 
 GRADED_FULL = Expect("graded", "full")
 GRADED_ZERO = Expect("graded", "zero")
@@ -1301,6 +1515,90 @@ CORPUS: list[Case] = [
         GRADED_ZERO,
         "wrong answers; cells after the locked helpers redefine torch_reference and run_gd so "
         "that the tests compare the answers with themselves",
+    ),
+    Case(
+        "setup_moved_after_tests",
+        _setup_moved_after_tests,
+        GRADED_ZERO,
+        "runnable wrong answers; the locked setup cell moved after the tests, then a cell that "
+        "redefines check_close/check_array to pass everything and print what they are given",
+    ),
+    Case(
+        "locked_cells_moved_after_tests",
+        _locked_cells_moved_after_tests,
+        GRADED_ZERO,
+        "runnable wrong answers; every locked cell moved after the tests, then the checks "
+        "redefined to pass everything",
+    ),
+    Case(
+        "setup_deleted_predecessor_moved",
+        _setup_deleted_predecessor_moved,
+        Expect("graded", "zero", events=(("restored", _SETUP_ID, "deleted"),)),
+        "runnable wrong answers; the setup cell replaced by imports and checks that pass "
+        "everything, the cell before it moved to the end",
+    ),
+    Case(
+        "zeroed_inputs",
+        _zeroed_inputs,
+        Expect("graded", _ZEROED_FAIL),
+        "every answer function zeroes the arrays it is given (written back to the tests) and "
+        "answers for the zeroed inputs: expected values computed afterwards would match",
+    ),
+    Case(
+        "callback_errors_probed",
+        _callback_errors_probed,
+        Expect(
+            "graded",
+            ("test_numerical_gradient_no_mutation",),
+            absent=("f was called with an array of shape", "expected (5,)"),
+        ),
+        "correct, but numerical_gradient first calls the tests' f with a wrong shape, a string "
+        "and None, and a cell at the end prints and raises what the errors said",
+    ),
+    Case(
+        "lone_surrogates",
+        _lone_surrogates,
+        GRADED_FULL,
+        "correct; a cell prints '\\ud800' and raises ValueError('\\udfff'), a markdown cell "
+        "holds lone surrogates",
+    ),
+    Case(
+        "stops_reading_then_big_cell",
+        _stops_reading_then_big_cell,
+        Expect("graded", "full", events=(TIMED_OUT,)),
+        "correct; a cell at the end stops reading the grader's pipe (kept open), then a 300 kB "
+        "cell: the grader's write must time out, not block",
+    ),
+    Case(
+        "message_flood",
+        _cell_at_end(MESSAGE_FLOOD),
+        Expect("graded", "full", events=(("died", "JSON objects"),)),
+        "correct; a cell at the end writes a 36 MB message of empty JSON objects to the grader",
+    ),
+    Case(
+        "json_object_flood",
+        _json_object_flood,
+        Expect("ungradable", reason=("JSON objects",)),
+        "the solution with 600,000 empty JSON objects in a cell's metadata (1.9 MB)",
+    ),
+    Case(
+        "too_many_cells",
+        _too_many_cells,
+        Expect("ungradable", reason=("cells",)),
+        "the solution followed by 6,000 markdown cells",
+    ),
+    Case(
+        "invalid_cell_metadata",
+        _invalid_cell_metadata,
+        GRADED_FULL,
+        "the solution with an added cell whose metadata nbformat's schema rejects: the "
+        "feedback page must still be written",
+    ),
+    Case(
+        "=1+2",
+        _solution,
+        GRADED_FULL,
+        "the solution under a student id that a spreadsheet reads as a formula",
     ),
     Case(VICTIM, _victim, Expect("graded", "full", clean=True), "an honest student, with a secret"),
 ]

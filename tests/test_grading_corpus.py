@@ -34,6 +34,7 @@ import nbformat
 import pytest
 
 from autograder.course import Course
+from autograder.submission import hidden_line_range
 
 from .grading_corpus import (
     ASSIGNMENT,
@@ -54,6 +55,8 @@ pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
 JOBS = 2
 MARKERS = [("BEGIN SOLUTION", "END SOLUTION"), ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads such a cell as a formula
+INVALID_ON_PURPOSE = {"invalid_cell_metadata"}  # graded cases whose notebook nbformat rejects
 
 
 def _selected() -> list[Case]:
@@ -320,10 +323,11 @@ def test_outcome(run, case):
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_csv_row(run, case):
     _skip_if_not_run(run, case)
+    shown = "'" + case.name if case.name.startswith(FORMULA_START) else case.name
     rows = [
         row
         for row in csv.DictReader(io.StringIO(run.csv_text))
-        if row["assignment"] == ASSIGNMENT and row["student_id"] == case.name
+        if row["assignment"] == ASSIGNMENT and row["student_id"] == shown
     ]
     assert len(rows) == 1, f"expected one CSV row for {case.name}, got {rows}"
     row, want = rows[0], case.expect
@@ -349,6 +353,57 @@ def test_feedback_states_the_outcome(run, case):
         assert "ungradable" in text, f"{path} does not say the submission was ungradable"
         for part in want.reason:
             assert part.lower() in text, f"{path} does not give the reason {part!r}"
+
+
+def _hidden_fragments(source, release) -> set[str]:
+    """Texts that only the hidden tests hold: string constants (f-string parts included) of at
+    least 16 characters on hidden lines, that the release does not show anywhere."""
+    public = "\n".join(c.source for c in release.cells)
+    found = set()
+    for cell in source.cells:
+        lines = hidden_line_range(cell.source) if cell.cell_type == "code" else None
+        if lines is None:
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                text = node.value.strip()
+                if lines[0] <= node.lineno <= lines[1] and len(text) >= 16 and text not in public:
+                    found.add(text)
+    return found
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    return []
+
+
+def _student_view(run, case) -> str:
+    """What a student gets back: the graded notebook's text and the feedback page's."""
+    parts = []
+    graded = run.root / "autograded" / case.name / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    if graded.is_file():
+        parts += _strings(json.loads(graded.read_text(errors="replace")))
+    page = run.root / "feedback" / case.name / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    if page.is_file():
+        parts.append(html.unescape(page.read_text(errors="replace")))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_hidden_material_stays_hidden(run, released, case):
+    """No text of a hidden test (its messages, through checks the student redefined or errors
+    of the functions it passes in) and nothing the case names as ``absent`` reaches the
+    student's graded notebook or feedback."""
+    _skip_if_not_run(run, case)
+    view = _student_view(run, case)
+    leaked = sorted(t for t in _hidden_fragments(run.source, released.release) if t in view)
+    leaked += [t for t in case.expect.absent if t in view]
+    assert not leaked, f"{case.name}: hidden test material reached the student: {leaked[:10]}"
 
 
 # -- the run as a whole ---------------------------------------------------------------------------
@@ -423,7 +478,7 @@ def test_corpus_is_large_and_well_named():
     names = [c.name for c in CORPUS]
     assert len(CORPUS) >= 25
     assert len(set(names)) == len(names), "duplicate case names"
-    assert all(re.fullmatch(r"[a-z0-9_]+", n) for n in names), names
+    assert all(re.fullmatch(r"[=+@-]?[a-z0-9_+]+", n) for n in names), names
     assert all(c.doc for c in CORPUS)
 
 
@@ -465,7 +520,11 @@ def test_builders_write_what_they_promise(released, tmp_path):
         for path in notebooks:
             text = path.read_bytes().decode("utf-8", errors="replace")
             nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
-            nbformat.validate(nb)
+            if case.name in INVALID_ON_PURPOSE:
+                with pytest.raises(nbformat.ValidationError):
+                    nbformat.validate(nb)
+            else:
+                nbformat.validate(nb)
             bad = _uncompilable(nbformat.convert(nb, 4))
             if case.name == "syntax_error_in_last_task":
                 assert len(bad) == 1, f"{case.name}: cells {bad} do not compile"
