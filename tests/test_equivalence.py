@@ -70,20 +70,20 @@ EXPECTED = {
     ("nbg_files", "foo"): (10.0, 10.0, False),
     # test_autograde_timeout with --Execute.timeout=2: 0
     ("nbg_timeout", "foo"): (0.0, 1.0, False),
-    # ours: correct = everything autograded (the stderr cell scores 0 under nbgrader: 13 of 14
+    # ours: correct = everything autograded (the stderr cell scores 0 under nbgrader: 14 of 15
     # in pat_effects); wrong = 0 but for the cells noted in build_corpus; blank = 0
-    ("pat_multi", "correct"): (14.0, 14.0, False),
-    ("pat_multi", "solution"): (14.0, 14.0, False),
-    ("pat_multi", "wrong"): (1.0, 14.0, False),  # test_squares: its squares is right
-    ("pat_multi", "blank"): (0.0, 14.0, False),
+    ("pat_multi", "correct"): (15.0, 15.0, False),
+    ("pat_multi", "solution"): (15.0, 15.0, False),
+    ("pat_multi", "wrong"): (1.0, 15.0, False),  # test_squares: its squares is right
+    ("pat_multi", "blank"): (0.0, 15.0, False),
     ("pat_manual", "correct"): (5.0, 12.0, True),  # 7 points for manual grading
     ("pat_manual", "solution"): (5.0, 12.0, True),
     ("pat_manual", "wrong"): (0.0, 12.0, True),
     ("pat_manual", "blank"): (0.0, 12.0, True),  # the task cell is always for a human
-    ("pat_effects", "correct"): (13.0, 14.0, False),
-    ("pat_effects", "solution"): (13.0, 14.0, False),
-    ("pat_effects", "wrong"): (1.0, 14.0, False),  # partial credit: 1 of 3
-    ("pat_effects", "blank"): (0.0, 14.0, False),
+    ("pat_effects", "correct"): (14.0, 15.0, False),
+    ("pat_effects", "solution"): (14.0, 15.0, False),
+    ("pat_effects", "wrong"): (1.0, 15.0, False),  # partial credit: 1 of 3
+    ("pat_effects", "blank"): (0.0, 15.0, False),
 }
 
 

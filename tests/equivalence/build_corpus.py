@@ -6,8 +6,30 @@ and strips saved outputs from every notebook of the course tree (the nbgrader co
 The ``solution`` (the source itself) and ``blank`` (the release) students are made by the test.
 
 Each pattern of issue 17 part 2 is one or more grade cells; every assignment has a ``correct``
-submission (full marks on every autograded cell), a ``wrong`` one (0 on every autograded cell)
-and, in the test, the blank release (0 everywhere).
+submission (full marks on every autograded cell but ``test_stderr``, which nbgrader scores 0),
+a ``wrong`` one (0 everywhere but ``test_squares`` in pat_multi and 1 of 3 in ``test_partial``)
+and, in the test, the blank release (0 everywhere). Pattern -> grade cells:
+
+- multi-notebook assignment: pat_multi (part1, part2), pat_effects (effects, files)
+- ``### AUTOTEST`` / ``### HASHED AUTOTEST``: pat_manual autotest_squares, autotest_values
+- task cell, manually graded markdown and code answers: pat_manual task1, manual_text,
+  manual_code
+- a test sets a global the student's function reads: pat_multi test_global_A
+- a test ``del``s a student function: pat_multi test_uses_squares
+- NumPy's global seed set by the test: pat_multi test_seed
+- set, Counter, OrderedDict, namedtuple, dataclass, generator, student class, isinstance,
+  inspect.getsource/signature, DataFrame: pat_multi test_set ... test_inspect, test_dataframe
+- bool arrays, string arrays and sets passed in: pat_multi test_pass_in; Axes passed in:
+  pat_effects test_axes_argument
+- student-defined exception, np.linalg.LinAlgError: pat_effects test_student_exception,
+  test_linalgerror
+- in-place changes to dict and nested-list arguments: pat_effects test_inplace
+- stdout captured by redirect_stdout and %%capture: test_redirect_stdout, test_capture_check
+- plt.gca() sees the student's figure: test_gca
+- mock.patch of a builtin (sorted forbidden): test_mock_sorted
+- partial credit (last expression a number): test_partial; a test writing to stderr: test_stderr
+- a file the student wrote, a data file and a helper module shipped in source/: pat_effects
+  files test_student_file, test_data_file, test_helper
 """
 
 from __future__ import annotations
@@ -193,7 +215,7 @@ PART2 = [
     md("# Part 2: Python's own types"),
     setup(
         "import inspect\nfrom collections import Counter, OrderedDict, namedtuple\n"
-        "from dataclasses import dataclass\n\nimport numpy as np",
+        "from dataclasses import dataclass\n\nimport numpy as np\nimport pandas as pd",
         "setup2",
     ),
     answer(
@@ -289,6 +311,22 @@ PART2 = [
         "src = inspect.getsource(count_true)\nassert 'count_nonzero' in src\n"
         "assert list(inspect.signature(total_of).parameters) == ['values', 'wanted']",
         "test_inspect",
+        1,
+    ),
+    answer(
+        "def make_frame(names, scores):\n    ### BEGIN SOLUTION\n"
+        "    return pd.DataFrame({'name': names, 'score': scores})\n    ### END SOLUTION\n\n\n"
+        "def top_scorer(df):\n    ### BEGIN SOLUTION\n"
+        "    return df.loc[df['score'].idxmax(), 'name']\n    ### END SOLUTION",
+        "def make_frame(names, scores):\n    return {'name': names, 'score': scores}\n\n\n"
+        "def top_scorer(df):\n    return df['name'][0]",
+        "frames",
+    ),
+    test(
+        "df = make_frame(['a', 'b'], [1, 3])\nassert isinstance(df, pd.DataFrame)\n"
+        "pd.testing.assert_frame_equal(df, pd.DataFrame({'name': ['a', 'b'], 'score': [1, 3]}))\n"
+        "assert top_scorer(pd.DataFrame({'name': ['x', 'y', 'z'], 'score': [5, 9, 2]})) == 'y'",
+        "test_dataframe",
         1,
     ),
 ]
@@ -397,6 +435,19 @@ EFFECTS = [
         "plt.close('all')\nplot_line()\nax = plt.gca()\nassert ax.get_title() == 'Squares'\n"
         "assert len(ax.lines) == 1 and list(ax.lines[0].get_ydata()) == [0, 1, 4]",
         "test_gca",
+        1,
+    ),
+    answer(
+        "def draw_on(ax):\n    ### BEGIN SOLUTION\n    ax.plot([0, 1], [1, 0])\n"
+        "    ax.set_xlabel('x')\n    ### END SOLUTION",
+        "def draw_on(ax):\n    fig, other = plt.subplots()\n    other.plot([0, 1], [1, 0])\n"
+        "    other.set_xlabel('x')",
+        "axes",
+    ),
+    test(
+        "fig, ax = plt.subplots()\ndraw_on(ax)\n"
+        "assert ax.get_xlabel() == 'x' and len(ax.lines) == 1",
+        "test_axes_argument",
         1,
     ),
     answer(
