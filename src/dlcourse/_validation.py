@@ -551,17 +551,19 @@ def renamed_kwargs(**renames: str) -> Callable[[_F], _F]:
     """
 
     def decorate(fn: _F) -> _F:
+        where = fn.__qualname__.removesuffix(".__init__")
+
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             for old, new in renames.items():
                 if old in kwargs:
                     if new in kwargs:
                         raise InvalidParameterError(
-                            f"{fn.__qualname__} got both '{old}' (deprecated) and '{new}'; "
+                            f"{where} got both '{old}' (deprecated) and '{new}'; "
                             f"pass only '{new}'."
                         )
                     warnings.warn(
-                        f"The '{old}' argument of {fn.__qualname__} is deprecated and will be "
+                        f"The '{old}' argument of {where} is deprecated and will be "
                         f"removed in the next release; use '{new}' instead.",
                         FutureWarning,
                         stacklevel=2,

@@ -11,24 +11,15 @@ copied between the two.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from .._validation import InvalidParameterError, check_scalar, invalid
+from .._validation import InvalidParameterError, check_scalar, check_seed, invalid, renamed_kwargs
 from .tensor import Tensor
 
 __all__ = ["Module", "Linear", "ReLU", "Tanh", "Sequential", "MLP"]
-
-
-def _generator(rng: np.random.Generator | int | None) -> np.random.Generator:
-    if rng is None or isinstance(rng, numbers.Integral):
-        return np.random.default_rng(rng)
-    if isinstance(rng, np.random.Generator):
-        return rng
-    raise invalid("rng", "a numpy.random.Generator, an int seed or None", rng)
 
 
 class Module:
@@ -75,8 +66,9 @@ class Linear(Module):
         Sizes of the input and output.
     bias : bool, default True
         Whether to add the bias ``b``.
-    rng : numpy.random.Generator or int, optional
-        Source of the initial weights (an int is a seed); ``None`` draws fresh entropy.
+    seed : int, numpy.random.Generator, torch.Generator or None
+        Source of the initial weights (an int seeds a new generator, a NumPy generator is
+        used as is); ``None`` draws fresh entropy. ``rng=`` is its deprecated old name.
     init : {"he", "glorot"}, default "he"
         ``"he"`` (Kaiming): :math:`W_{ij} \\sim \\mathcal N(0, 2/n_{in})`, which keeps the
         variance of activations constant through ReLU layers. ``"glorot"`` (Xavier):
@@ -91,26 +83,27 @@ class Linear(Module):
 
     Examples
     --------
-    >>> layer = Linear(3, 2, rng=0)
+    >>> layer = Linear(3, 2, seed=0)
     >>> layer(Tensor(np.ones((5, 3)))).shape
     (5, 2)
     >>> [p.shape for p in layer.parameters()]
     [(2, 3), (2,)]
     """
 
+    @renamed_kwargs(rng="seed")
     def __init__(
         self,
         in_features: int,
         out_features: int,
         bias: bool = True,
         *,
-        rng: np.random.Generator | int | None = None,
+        seed: Any = None,
         init: str = "he",
         dtype: Any = np.float64,
     ) -> None:
         n_in = check_scalar(in_features, "in_features", int, low=1)
         n_out = check_scalar(out_features, "out_features", int, low=1)
-        rng = _generator(rng)
+        rng = check_seed(seed)
         if init == "he":
             w = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_out, n_in))
         elif init == "glorot":
@@ -184,24 +177,26 @@ class MLP(Sequential):
     ----------
     sizes : sequence of int
         Layer widths from input to output, e.g. ``[784, 128, 10]``.
-    rng : numpy.random.Generator or int, optional
-        Seeds the initial weights (He initialisation).
+    seed : int, numpy.random.Generator, torch.Generator or None
+        Source of the initial weights (He initialisation); one generator feeds every layer.
+        ``rng=`` is its deprecated old name.
     dtype : float dtype, default float64
 
     Examples
     --------
-    >>> model = MLP([4, 8, 3], rng=0)
+    >>> model = MLP([4, 8, 3], seed=0)
     >>> model(Tensor(np.zeros((2, 4)))).shape
     (2, 3)
     >>> len(model.parameters())
     4
     """
 
+    @renamed_kwargs(rng="seed")
     def __init__(
         self,
         sizes: Sequence[int],
         *,
-        rng: np.random.Generator | int | None = None,
+        seed: Any = None,
         dtype: Any = np.float64,
     ) -> None:
         sizes = list(sizes)
@@ -209,10 +204,10 @@ class MLP(Sequential):
             raise InvalidParameterError(
                 f"MLP: 'sizes' needs at least two widths (input and output). Got {sizes}."
             )
-        rng = _generator(rng)
+        rng = check_seed(seed)
         layers: list[Module] = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-            layers.append(Linear(n_in, n_out, rng=rng, dtype=dtype))
+            layers.append(Linear(n_in, n_out, seed=rng, dtype=dtype))
             if i < len(sizes) - 2:
                 layers.append(ReLU())
         super().__init__(*layers)
