@@ -31,6 +31,7 @@ __all__ = [
     "choose_mode",
     "shared_globals",
     "seeding_statements",
+    "uses_files",
 ]
 
 MODES = ("isolated", "compatible")
@@ -202,6 +203,12 @@ def shared_globals(answer_sources: list[str]) -> set[str]:
             bound |= _bound_at_top(tree)
             reads |= _read_in_functions(tree)
     return reads - bound - set(dir(builtins))
+
+
+def uses_files(source: str) -> bool:
+    """Whether a test cell may read files (``open``, ``np.load``, ``os.listdir``...)."""
+    tree = _parse(_python_only(source))
+    return tree is None or bool(_attribute_names(tree) & _FILES)
 
 
 def seeding_statements(source: str) -> list[tuple[str, str, str]]:

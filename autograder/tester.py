@@ -34,8 +34,8 @@ import nbformat
 
 from . import _wire
 from ._wire import clean_text
-from .modes import seeding_statements, shared_globals
-from .sandbox import copy_inputs
+from .modes import seeding_statements, shared_globals, uses_files
+from .sandbox import _children, copy_inputs
 from .submission import (
     Plan,
     Ungradable,
@@ -99,6 +99,31 @@ def describe_exit(code: int | None) -> str:
         return f"signal {signal.Signals(sig).name}"
     except ValueError:
         return f"signal {sig}"
+
+
+_FILES_GUARD: dict[str, str | None] = {"cwd": None}
+
+
+def _guard_files(event: str, args) -> None:
+    """Audit hook: while a test reads the student's folder, no path in it may go through a
+    symbolic link (the student's links would resolve against this process's root)."""
+    cwd = _FILES_GUARD["cwd"]
+    if cwd is None or event != "open" or not args or isinstance(args[0], int):
+        return
+    path = os.fsdecode(args[0])
+    full = os.path.normpath(os.path.join(cwd, path))  # an absolute path stays as it is
+    if not (full == cwd or full.startswith(cwd + os.sep)):
+        if not os.path.isabs(path):  # '..' out of the folder
+            raise PermissionError(f"{path!r} leads out of the submission's folder")
+        return
+    step = cwd
+    for part in os.path.relpath(full, cwd).split(os.sep):
+        step = os.path.join(step, part)
+        if os.path.islink(step):
+            raise PermissionError(f"{path!r} goes through a symbolic link")
+
+
+sys.addaudithook(_guard_files)
 
 
 class _FakeIPython:
@@ -266,6 +291,20 @@ class Session:
             raise PermissionError("not a function the tests passed in")
         return fn(*ep.decode(msg.get("args")), **ep.decode(msg.get("kwargs")))
 
+    def student_files(self) -> Path:
+        """The student's working folder, live, for a test that reads files.
+
+        The folder lives in the sandbox (a tmpfs only its processes see), so it is reached
+        through ``/proc/PID/root`` of the sandbox's first process. While the test runs,
+        :func:`_guard_files` refuses to open a path under it that resolves elsewhere (a link
+        the student planted, which would resolve against this process's root).
+        """
+        for pid in _children(self.proc.pid) if self.proc is not None else []:
+            inside = Path(f"/proc/{pid}/root") / str(self.work).lstrip("/")
+            if inside.is_dir():
+                return inside
+        return self.work
+
     def share(self, name: str, value) -> None:
         """Set global ``name`` in the student's process (by value, or as a callable)."""
         if self.ep is None:
@@ -390,32 +429,43 @@ class Session:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, old)
 
-    def _run_test(self, cell) -> dict:
-        hidden = hidden_line_range(cell.source)
-        filename = f"<test {cell.grade_id}>"
-        outcome = {
+    @staticmethod
+    def _new_outcome(cell) -> dict:
+        return {
             "grade_id": cell.grade_id,
             "max_points": cell.points,
             "points": 0.0,
             "passed": False,
             "message": "",
-            "hidden": hidden is not None,
+            "hidden": hidden_line_range(cell.source) is not None,
         }
+
+    def _run_test(self, cell) -> dict:
+        """Run a test cell here, against the student's values; its outcome (points, message)."""
+        outcome = self._new_outcome(cell)
         if not self.alive():
             outcome["message"] = (
                 f"not run: the student's Python process died {self.deaths} times before this test"
             )
             return outcome
-        failed_line = None
+        failed_line = self._execute_test(cell, outcome)
+        shown_output = self._take_output(cell)
+        self._report_test(cell, outcome, failed_line, shown_output)
+        return outcome
+
+    def _execute_test(self, cell, outcome: dict) -> int | None:
+        """Execute the test cell in the trusted namespace; the line where it failed, if known."""
+        filename = f"<test {cell.grade_id}>"
         self.ep.deadline = time.monotonic() + self.timeout
-        shown_output = ""
         cwd = os.getcwd()
         try:
             code = compile(cell.source, filename, "exec")
             self.seed_student(cell)
             self.sharing = True
-            if self.work is not None:
-                os.chdir(self.work)  # relative paths in tests see the student's files
+            if uses_files(cell.source) and self.work is not None:
+                folder = self.student_files()
+                os.chdir(folder)  # relative paths see the student's files
+                _FILES_GUARD["cwd"] = str(folder)
             self._with_alarm(lambda: exec(code, self.ns))
             outcome.update(points=cell.points, passed=True)
         except _wire.Deadline:
@@ -430,41 +480,52 @@ class Session:
             outcome["message"] = f"your code broke the grader's connection ({exc})"
             self._died(f"in test {cell.grade_id!r}", str(exc))
         except BaseException as exc:  # noqa: BLE001 - any failure of a test is a failed test
-            for frame, lineno in traceback.walk_tb(exc.__traceback__):
-                if frame.f_code.co_filename == filename:
-                    failed_line = lineno
+            lines = [n for f, n in traceback.walk_tb(exc.__traceback__)
+                     if f.f_code.co_filename == filename]  # fmt: skip
             try:
                 text = f"{type(exc).__name__}: {exc}"
             except Exception:  # noqa: BLE001
                 text = type(exc).__name__
-            outcome["message"] = text[:2000]
-            outcome["failed_line"] = failed_line
+            outcome["message"] = clean_text(text)[:2000]
+            outcome["failed_line"] = lines[-1] if lines else None
+            return outcome["failed_line"]
         finally:
             self.sharing = False
+            _FILES_GUARD["cwd"] = None
             os.chdir(cwd)
+        return None
+
+    def _take_output(self, cell) -> str:
+        """What the student's code printed while the test ran."""
+        if self.ep is None:
+            return ""
+        self.ep.deadline = time.monotonic() + 10
+        try:
+            out = self.ep.request("output")
+            return (
+                clean_text(str(out.get("text", "")))[:OUTPUT_SHOWN] if isinstance(out, dict) else ""
+            )
+        except (_wire.ProtocolError, _wire.Deadline):
+            self._died(f"after test {cell.grade_id!r}", "did not answer")
+            return ""
+        finally:
             if self.ep is not None:
-                self.ep.deadline = time.monotonic() + 10
-                try:
-                    out = self.ep.request("output")
-                    shown_output = (
-                        str(out.get("text", ""))[:OUTPUT_SHOWN] if isinstance(out, dict) else ""
-                    )
-                except (_wire.ProtocolError, _wire.Deadline):
-                    self._died(f"after test {cell.grade_id!r}", "did not answer")
-                finally:
-                    if self.ep is not None:
-                        self.ep.deadline = None
+                self.ep.deadline = None
+
+    def _report_test(self, cell, outcome: dict, failed_line, shown_output: str) -> None:
+        """Hide what a hidden test must not show; put the outcome in the graded notebook."""
+        hidden = hidden_line_range(cell.source)
         in_hidden = hidden is not None and (
             failed_line is None or hidden[0] <= failed_line <= hidden[1]
         )
         outcome["failed_in_hidden"] = (not outcome["passed"]) and in_hidden
         show = self.job.get("show_hidden", False)
         nbcell = self.plan.notebook.cells[cell.index]
-        if hidden is not None and not show:
-            if not outcome["passed"] and in_hidden:
-                outcome["message"] = "a hidden test failed" + (
-                    f" ({outcome['message']})" if "timed out" in outcome["message"] else ""
-                )
+        if hidden is not None and not show and not outcome["passed"] and in_hidden:
+            timed_out = "timed out" in outcome["message"]
+            outcome["message"] = "a hidden test failed" + (
+                f" ({outcome['message']})" if timed_out else ""
+            )
         if shown_output and (hidden is None or show):
             nbcell.outputs.append(
                 nbformat.v4.new_output("stream", name="stdout", text=shown_output)
@@ -477,7 +538,6 @@ class Session:
                     "error", ename="TestFailed", evalue=outcome["message"], traceback=[]
                 )
             )
-        return outcome
 
     def _run_code_cell(self, cell) -> None:
         """Run a student or locked setup cell; a setup cell gets one more try in a fresh process.
@@ -588,17 +648,8 @@ class CompatibleSession(Session):
                 self.ep.deadline = None
 
     def _run_test(self, cell) -> dict:
-        from nbgrader.utils import determine_grade
-
-        hidden = hidden_line_range(cell.source)
-        outcome = {
-            "grade_id": cell.grade_id,
-            "max_points": cell.points,
-            "points": 0.0,
-            "passed": False,
-            "message": "",
-            "hidden": hidden is not None,
-        }
+        """Run a test cell in the student's process and score it as nbgrader would."""
+        outcome = self._new_outcome(cell)
         nbcell = self.plan.notebook.cells[cell.index]
         if not self.alive():
             outcome["message"] = (
@@ -617,8 +668,20 @@ class CompatibleSession(Session):
             )
             return outcome
         self.completed.append(cell.index)
-        stdout = clean_text(str((reply.get("output") or {}).get("text", "")))
-        stderr = clean_text(str((reply.get("stderr") or {}).get("text", "")))
+        outputs = self._outputs(reply)
+        points = self._score(cell, outputs)
+        outcome.update(points=points, passed=points >= cell.points)
+        outcome["message"] = self._message(cell, outputs, points)
+        failed_line = reply.get("failed_line")
+        nbcell.outputs = self._shown(cell, outcome, outputs, failed_line)
+        self._probe(f"test {cell.grade_id!r}")
+        return outcome
+
+    def _outputs(self, reply: dict) -> list:
+        """The cell's outputs as a kernel would record them (stderr after the course's
+        ``IgnorePattern``), from what the student's process reported."""
+        stdout = clean_text((reply.get("output") or {}).get("text", ""))
+        stderr = clean_text((reply.get("stderr") or {}).get("text", ""))
         err = reply.get("error") if isinstance(reply.get("error"), dict) else None
         result = reply.get("result")
         outputs = []
@@ -630,58 +693,68 @@ class CompatibleSession(Session):
             outputs.append(
                 nbformat.v4.new_output(
                     "error",
-                    ename=clean_text(str(err.get("type", "Error")))[:100],
-                    evalue=clean_text(str(err.get("msg", "")))[:2000],
-                    traceback=[clean_text(str(err.get("tb", "")))[-4000:]],
+                    ename=clean_text(err.get("type", "Error"))[:100],
+                    evalue=clean_text(err.get("msg", ""))[:2000],
+                    traceback=[clean_text(err.get("tb", ""))[-4000:]],
                 )
             )
         elif isinstance(result, str):
+            data = {"text/plain": clean_text(result)}
             outputs.append(
-                nbformat.v4.new_output(
-                    "execute_result", data={"text/plain": clean_text(result)}, execution_count=None
-                )
+                nbformat.v4.new_output("execute_result", data=data, execution_count=None)
             )
-        scored = nbformat.v4.new_code_cell(cell.source, metadata=nbcell.metadata)
+        return outputs
+
+    @staticmethod
+    def _score(cell, outputs: list) -> float:
+        """nbgrader's score of a test cell with these outputs (its own ``determine_grade``)."""
+        from nbgrader.utils import determine_grade
+
+        meta = {"nbgrader": {"grade": True, "solution": False, "points": cell.points,
+                             "grade_id": cell.grade_id}}  # fmt: skip
+        scored = nbformat.v4.new_code_cell(cell.source, metadata=meta)
         scored.outputs = outputs
         try:
             points, _ = determine_grade(scored)
         except Exception:  # noqa: BLE001 - e.g. a malformed result: nbgrader would fail the cell
-            points = 0.0
-        points = float(points or 0.0)
-        outcome.update(points=points, passed=points >= cell.points and cell.points >= 0)
-        failed_line = (
-            reply.get("failed_line") if isinstance(reply.get("failed_line"), int) else None
-        )
+            return 0.0
+        return float(points or 0.0)
+
+    @staticmethod
+    def _message(cell, outputs: list, points: float) -> str:
+        errors = [o for o in outputs if o.output_type == "error"]
+        if errors:
+            return f"{errors[-1].ename}: {errors[-1].evalue}"[:2000]
+        if points < cell.points:
+            if any(o.get("name") == "stderr" for o in outputs):
+                return "the cell wrote to stderr"
+            return f"partial credit: {points:g} of {cell.points:g}"
+        return ""
+
+    def _shown(self, cell, outcome: dict, outputs: list, failed_line) -> list:
+        """The outputs the graded notebook keeps: none of a hidden test's, only its score."""
+        hidden = hidden_line_range(cell.source)
+        failed_line = failed_line if isinstance(failed_line, int) else None
         in_hidden = hidden is not None and (
             failed_line is None or hidden[0] <= failed_line <= hidden[1]
         )
-        if err is not None:
-            outcome["message"] = f"{outputs[-1].ename}: {outputs[-1].evalue}"[:2000]
-        elif points < cell.points:
-            outcome["message"] = (
-                "the cell wrote to stderr"
-                if any(o.get("name") == "stderr" for o in outputs)
-                else f"partial credit: {points:g} of {cell.points:g}"
-            )
         outcome["failed_in_hidden"] = (not outcome["passed"]) and in_hidden
-        show = self.job.get("show_hidden", False)
-        if hidden is not None and not show:
-            if not outcome["passed"]:
-                # where it failed is the student process's word: the message could quote the
-                # hidden test, so a cell with hidden tests only says that it failed
-                outcome["message"] = (
-                    "a hidden test failed" if in_hidden else "a test of this cell failed"
-                ) + " (the cell has hidden tests: its message is not shown)"
-            outputs = [o for o in outputs if o.output_type == "execute_result" and _number(o)]
-            if err is not None:
-                outputs.append(
-                    nbformat.v4.new_output(
-                        "error", ename="TestFailed", evalue=outcome["message"], traceback=[]
-                    )
+        if hidden is None or self.job.get("show_hidden", False):
+            return outputs
+        if not outcome["passed"]:
+            # where it failed is the student process's word: the message could quote the
+            # hidden test, so a cell with hidden tests only says that it failed
+            outcome["message"] = (
+                "a hidden test failed" if in_hidden else "a test of this cell failed"
+            ) + " (the cell has hidden tests: its message is not shown)"
+        shown = [o for o in outputs if o.output_type == "execute_result" and _number(o)]
+        if any(o.output_type == "error" for o in outputs):
+            shown.append(
+                nbformat.v4.new_output(
+                    "error", ename="TestFailed", evalue=outcome["message"], traceback=[]
                 )
-        nbcell.outputs = outputs
-        self._probe(f"test {cell.grade_id!r}")
-        return outcome
+            )
+        return shown
 
     def run(self) -> list[dict]:
         tests = []

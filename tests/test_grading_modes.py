@@ -17,6 +17,7 @@ sandboxed process, scored as nbgrader scores it) and, where it matters, in isola
 from __future__ import annotations
 
 import copy
+import json
 import textwrap
 
 import nbformat
@@ -366,7 +367,7 @@ def test_isolated_mode_seeds_and_working_folder(tmp_path):
     folder.mkdir(parents=True)
     nbformat.write(nb, folder / "iso.ipynb")
     [result] = course.autograde("iso", mode="isolated", sandbox="auto")
-    assert result.score == 2.0, result.tests
+    assert result.score == 2.0, [t["message"] for t in result.tests]
 
 
 def test_notebook_output_is_capped_as_a_whole():
@@ -379,3 +380,46 @@ def test_notebook_output_is_capped_as_a_whole():
     assert len(nbformat.writes(nb)) < NOTEBOOK_OUTPUT + 50_000
     assert "size limit" in nb.cells[-1].outputs[-1].text
     assert nb.cells[0].outputs[0].text == "a" * 20_000  # what fits is kept as it was
+
+
+def test_isolated_test_reading_files_does_not_follow_student_links(tmp_path):
+    """A student's link in the working folder would resolve in the grader's own filesystem
+    when a test opens it: the test's open fails instead (and the secret stays unread)."""
+    secret = tmp_path / "instructor-secret.txt"
+    secret.write_text("SECRET-ANSWER-71")
+    root = tmp_path / "course"
+    (root / "source" / "links").mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text("c = get_config()\n")
+    nb = _notebook(
+        _code(
+            """
+            def save(text):
+                ### BEGIN SOLUTION
+                with open("out.txt", "w") as f:
+                    f.write(text)
+                ### END SOLUTION
+            """,
+            grade_id="save",
+            solution=True,
+        ),
+        _code(
+            "save('hello')\ncontent = open('out.txt').read()\nassert content == 'hello', content",
+            grade_id="test_save",
+            grade=True,
+            points=1,
+        ),
+    )
+    nbformat.write(nb, root / "source" / "links" / "links.ipynb")
+    course = Course(root, timeout=TIMEOUT)
+    course.release("links")
+    hostile = copy.deepcopy(nb)
+    hostile.cells[
+        0
+    ].source = f"import os\ndef save(text):\n    os.symlink({str(secret)!r}, 'out.txt')\n"
+    folder = root / "submitted" / "linker" / "links"
+    folder.mkdir(parents=True)
+    nbformat.write(hostile, folder / "links.ipynb")
+    [result] = course.autograde("links", mode="isolated", sandbox="auto")
+    assert result.score == 0.0
+    assert "symbolic link" in result.tests[0]["message"], result.tests
+    assert "SECRET-ANSWER-71" not in json.dumps(result.tests)
