@@ -570,8 +570,6 @@ class Sandbox:
             raise ValueError(f"sandbox mode {mode!r} needs the path of the bwrap binary")
         self.mode = mode
         self.bwrap = bwrap
-        self.setpriv = shutil.which("setpriv")
-        self.prlimit = shutil.which("prlimit")
         self.features = frozenset(features)
         #: Why the better modes were not available (empty when none was tried or needed).
         self.problem = problem

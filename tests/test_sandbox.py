@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -799,7 +800,7 @@ def test_teardown_kills_a_process_of_the_slot_that_escaped_the_namespace(sb, tmp
     code = "import ctypes, time; ctypes.CDLL(None).prctl(4, 0); print(flush=True); time.sleep(600)"
     straggler = subprocess.Popen(
         [
-            sb.setpriv,
+            shutil.which("setpriv"),
             f"--reuid={uid}",
             f"--regid={uid}",
             "--clear-groups",
