@@ -173,93 +173,109 @@ class IntegrityProbe:
                 self._remember(module_name, module)
 
 
+class Worker:
+    """The student's notebook: an IPython shell, and one method per request of the tester."""
+
+    def __init__(self):
+        from IPython.core.interactiveshell import InteractiveShell
+
+        self.capture = CappedText()
+        self.errors = CappedText()
+        sys.stdout = sys.stderr = self.capture
+        self.shell = InteractiveShell.instance(colors="NoColor", autocall=0)
+        self.shell.history_manager.enabled = False
+        self.namespace = self.shell.user_ns
+        self.probe = IntegrityProbe()
+        self.probe.watch_shell(self.shell)
+
+    def serve(self, ep, msg):
+        """Answer one request (``op`` names the method ``op_<name>``)."""
+        handler = getattr(self, f"op_{msg.get('op')}", None)
+        if handler is None:
+            raise ValueError(f"unknown request {msg.get('op')!r}")
+        return handler(ep, msg)
+
+    def op_run_cell(self, ep, msg) -> dict:
+        """Run one cell; with ``split``, stdout and stderr apart and the cell's result value
+        (what nbgrader scores a test cell by: an error, any stderr, a number as partial credit).
+        """
+        split = bool(msg.get("split"))
+        self.capture.take()
+        self.errors.take()
+        sys.stderr = self.errors if split else self.capture
+        try:
+            result = self.shell.run_cell(str(msg["source"]), store_history=False)
+        finally:
+            sys.stdout = self.capture  # a cell may have redirected them and not restored them
+            sys.stderr = self.capture
+        error = result.error_before_exec or result.error_in_exec
+        reply = {
+            "ok": error is None,
+            "error": None if error is None else _wire.error_payload(error),
+            "output": self.capture.take(),
+        }
+        if split:
+            reply["stderr"] = self.errors.take()
+            reply["result"] = _plain_text(self.shell, result.result)
+            reply["failed_line"] = None if error is None else _cell_line(error)
+        return reply
+
+    def op_setname(self, ep, msg) -> None:
+        """A global a test cell set, which the student's functions read (isolated mode)."""
+        self.namespace[str(msg["name"])] = ep.decode(msg.get("value"))
+
+    def op_probe(self, ep, msg) -> list[str]:
+        return self.probe.report()
+
+    def op_watch(self, ep, msg) -> None:
+        """Compatible mode: remember the test helpers before student code can touch them."""
+        if msg.get("preload"):
+            for name in ("math", "numpy", "numpy.testing"):  # what most tests check with
+                try:
+                    importlib.import_module(name)
+                except ImportError:
+                    pass
+        self.probe.watch_imports()
+
+    def op_getname(self, ep, msg):
+        name = str(msg["name"])
+        if name not in self.namespace:
+            raise NameError(f"name {name!r} is not defined by your notebook")
+        return self.namespace[name]
+
+    def op_call(self, ep, msg) -> list:
+        """Call a student function; the result and the arguments it changed in place."""
+        fn = ep.decode(msg["fn"])
+        args = ep.decode(msg["args"])
+        kwargs = ep.decode(msg["kwargs"])
+        before = {i: _wire.snapshot(a) for i, a in enumerate(args)}
+        before.update({k: _wire.snapshot(v) for k, v in kwargs.items()})
+        result = fn(*args, **kwargs)
+        changed = []
+        for where, old in before.items():
+            new = args[where] if isinstance(where, int) else kwargs[where]
+            if old is not None and _wire.changed_since(old, new):
+                changed.append([where, new])
+        return [result, changed]
+
+    def op_op(self, ep, msg):
+        return _wire.apply_op(str(msg["name"]), ep.decode(msg["args"]))
+
+    def op_output(self, ep, msg) -> dict:
+        return self.capture.take()
+
+    def op_ping(self, ep, msg) -> str:
+        return "pong"
+
+
 def main() -> None:
     rfd, wfd = int(sys.argv[1]), int(sys.argv[2])
     os.set_inheritable(rfd, False)
     os.set_inheritable(wfd, False)
     for name in LAZY_MODULES:
         _lazy(name)
-    capture = CappedText()
-    errors = CappedText()
-    sys.stdout = sys.stderr = capture
-
-    from IPython.core.interactiveshell import InteractiveShell
-
-    shell = InteractiveShell.instance(colors="NoColor", autocall=0)
-    shell.history_manager.enabled = False
-    namespace = shell.user_ns
-    probe = IntegrityProbe()
-    probe.watch_shell(shell)
-
-    def run_cell(source: str, split: bool = False) -> dict:
-        """Run one cell; with ``split``, stdout and stderr apart and the cell's result value
-        (what nbgrader scores a test cell by: an error, any stderr, a number as partial credit).
-        """
-        capture.take()
-        errors.take()
-        sys.stderr = errors if split else capture
-        try:
-            result = shell.run_cell(source, store_history=False)
-        finally:
-            sys.stdout = capture  # a cell may have redirected them and never restored them
-            sys.stderr = capture
-        error = result.error_before_exec or result.error_in_exec
-        reply = {
-            "ok": error is None,
-            "error": None if error is None else _wire.error_payload(error),
-            "output": capture.take(),
-        }
-        if split:
-            reply["stderr"] = errors.take()
-            reply["result"] = _plain_text(shell, result.result)
-            reply["failed_line"] = None if error is None else _cell_line(error)
-        return reply
-
-    def serve(ep, msg):
-        op = msg.get("op")
-        if op == "run_cell":
-            return run_cell(str(msg["source"]), split=bool(msg.get("split")))
-        if op == "setname":  # a global a test cell set, which the student's functions read
-            namespace[str(msg["name"])] = ep.decode(msg.get("value"))
-            return None
-        if op == "probe":
-            return probe.report()
-        if op == "watch":  # compatible mode: remember the helpers before student code runs
-            if msg.get("preload"):
-                for name in ("math", "numpy", "numpy.testing"):  # what most tests check with
-                    try:
-                        importlib.import_module(name)
-                    except ImportError:
-                        pass
-            probe.watch_imports()
-            return None
-        if op == "getname":
-            name = str(msg["name"])
-            if name not in namespace:
-                raise NameError(f"name {name!r} is not defined by your notebook")
-            return namespace[name]
-        if op == "call":
-            fn = ep.decode(msg["fn"])
-            args = ep.decode(msg["args"])
-            kwargs = ep.decode(msg["kwargs"])
-            before = {i: _wire.snapshot(a) for i, a in enumerate(args)}
-            before.update({k: _wire.snapshot(v) for k, v in kwargs.items()})
-            result = fn(*args, **kwargs)
-            changed = []
-            for where, old in before.items():
-                new = args[where] if isinstance(where, int) else kwargs[where]
-                if old is not None and _wire.changed_since(old, new):
-                    changed.append([where, new])
-            return [result, changed]
-        if op == "op":
-            return _wire.apply_op(str(msg["name"]), ep.decode(msg["args"]))
-        if op == "output":
-            return capture.take()
-        if op == "ping":
-            return "pong"
-        raise ValueError(f"unknown request {op!r}")
-
-    ep = _wire.Endpoint(rfd, wfd, "w", serve)
+    worker = Worker()
+    ep = _wire.Endpoint(rfd, wfd, "w", worker.serve)
     ep.proxy_class = _wire.TrustedCallable
     try:
         ep.serve_forever()
