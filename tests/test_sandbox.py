@@ -925,3 +925,70 @@ def test_prepared_files_beyond_the_disk_cap_are_cut_not_fatal(sb, tmp_path):
     assert rc == 0, err
     assert out.split() == [str(3 * 1024**2)]  # whole files only, none left truncated
     assert "not every prepared file was copied into the workdir: No space left" in err
+
+
+def test_rootless_mode_gets_seccomp_and_a_sized_workdir(tmp_path):
+    """Run by a user (here ``nobody``, with Debian's own Python): ``bwrap-userns``."""
+    python = "/usr/bin/python3"
+    if os.geteuid() != 0 or not os.access(python, os.X_OK) or not shutil.which("setpriv"):
+        pytest.skip("SKIPPED LOUDLY: needs root (to become nobody) and /usr/bin/python3")
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(prefix="dlcourse-rootless-"))
+    try:
+        package = top / "autograder"
+        package.mkdir()
+        for name in ("sandbox.py", "seccomp.py"):
+            (package / name).write_text(Path(sandbox_module.__file__).with_name(name).read_text())
+        (package / "__init__.py").write_text("")
+        (top / "run.py").write_text(
+            f"""
+import json, subprocess, sys, tempfile
+sys.path.insert(0, {str(top)!r})
+from autograder.sandbox import Sandbox, Limits
+sb = Sandbox.detect("strict")
+work = sb.prepare(tempfile.mkdtemp(dir={str(top / "scratch")!r}) + "/work")
+code = '''
+import ctypes, errno, os
+libc = ctypes.CDLL(None, use_errno=True)
+print(libc.syscall({250 if os.uname().machine == "x86_64" else 219}, 0, ctypes.c_long(-4), 0),
+      errno.errorcode[ctypes.get_errno()])
+try:
+    open("big", "wb").write(bytes(6 * 1024**2))
+except OSError as e:
+    print(errno.errorcode[e.errno])
+'''
+proc = sb.popen([sys.executable, "-c", code], workdir=work, limits=Limits(disk_mb=4),
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+out, err = proc.communicate(timeout=60)
+sb.kill(proc)
+print(json.dumps([sb.mode, sorted(sb.features), out.split(), err, sb.describe()]))
+"""
+        )
+        for path in [top, *top.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        (top / "scratch").mkdir()
+        os.chown(top / "scratch", 65534, 65534)
+        proc = subprocess.run(
+            [
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                python,
+                str(top / "run.py"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT * 2,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(top)},
+        )
+        assert proc.returncode == 0, proc.stderr
+        mode, features, out, err, text = json.loads(proc.stdout)
+        if mode != "bwrap-userns":
+            pytest.skip(f"SKIPPED LOUDLY: no user namespaces for users here ({mode})")
+        assert sandbox_module.SIZED_WORKDIR in features, features
+        assert out == ["-1", "EPERM", "ENOSPC"], err
+        assert "disk: enforced in bytes" in text and "the number of files is NOT capped" in text
+    finally:
+        subprocess.run(["rm", "-rf", str(top)], timeout=TIMEOUT)
