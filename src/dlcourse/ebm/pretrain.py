@@ -84,7 +84,7 @@ def pretrain_info_nce(
             encoder.train(was_training)
         head = torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Linear(d, max(d // 2, 2)))
     model = torch.nn.Sequential(encoder, head).to(dev)
-    augment = augment or (lambda xb, g: random_affine(xb, generator=g))
+    augment = augment or (lambda xb, g: random_affine(xb, seed=g))
     gen = torch.Generator(device=dev).manual_seed(seed)
 
     def two_views(_model, xb, _yb):
