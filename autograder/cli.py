@@ -17,7 +17,8 @@ def _common(defaults: bool) -> argparse.ArgumentParser:
         "--course",
         type=Path,
         default=DEFAULT_COURSE if defaults else argparse.SUPPRESS,
-        help="course folder holding nbgrader_config.py (default: %(default)s)",
+        help="course folder holding nbgrader_config.py"
+        + (" (default: %(default)s)" if defaults else ""),
     )
     p.add_argument(
         "--db-url",
@@ -28,23 +29,7 @@ def _common(defaults: bool) -> argparse.ArgumentParser:
     return p
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m autograder",
-        description="Release, autograde, give feedback on and export grades of nbgrader "
-        "assignments (nbgrader course layout), with student code in a sandbox.",
-        parents=[_common(defaults=True)],
-    )
-    common = _common(defaults=False)
-    sub = p.add_subparsers(dest="command", required=True)
-
-    r = sub.add_parser(
-        "release",
-        parents=[common],
-        help="generate the student version in release/ASSIGNMENT; say how it will be graded",
-    )
-    r.add_argument("assignment")
-
+def _add_autograde(sub, common) -> None:
     a = sub.add_parser(
         "autograde",
         parents=[common],
@@ -89,6 +74,26 @@ def _parser() -> argparse.ArgumentParser:
         default=120.0,
         help="seconds after which a submission claimed by a grader that died is taken over",
     )
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m autograder",
+        description="Release, autograde, give feedback on and export grades of nbgrader "
+        "assignments (nbgrader course layout), with student code in a sandbox.",
+        parents=[_common(defaults=True)],
+    )
+    common = _common(defaults=False)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser(
+        "release",
+        parents=[common],
+        help="generate the student version in release/ASSIGNMENT; say how it will be graded",
+    )
+    r.add_argument("assignment")
+
+    _add_autograde(sub, common)
 
     f = sub.add_parser("feedback", parents=[common], help="write HTML feedback to feedback/")
     f.add_argument("assignment")
@@ -145,65 +150,76 @@ def summary(results) -> str:
     return "\n".join(lines)
 
 
+def _validate(args) -> int:
+    results = validate_notebook(args.notebook, invert=args.invert)
+    if not results:
+        what = (
+            " (every test fails, as a release should)"
+            if args.invert
+            else ": all visible tests pass"
+        )
+        print(f"{args.notebook}: OK{what}")
+        return 0
+    for kind, cells in results.items():
+        for cell in cells:
+            print(f"--- {kind} ---\n{cell.get('source', '')[:400]}")
+            if cell.get("raw_error"):
+                print(cell["raw_error"])
+    print(f"{args.notebook}: validation FAILED ({', '.join(results)})")
+    return 1
+
+
+def _release(course: Course, args) -> None:
+    print(f"released to {course.release(args.assignment)}")
+    mode, why, findings = course.grading_mode(args.assignment)
+    print(f"grading mode: {mode} ({why})")
+    if findings:
+        print("test cells that cannot run in isolated mode:")
+        for finding in findings:
+            print(f"  {finding}")
+
+
+def _autograde(course: Course, args) -> None:
+    results = course.autograde(
+        args.assignment,
+        args.student,
+        jobs=args.jobs,
+        force=args.force,
+        progress=True,
+        sandbox=args.sandbox,
+        limits={"memory_mb": args.memory_mb} if args.memory_mb else {},
+        show_hidden=args.show_hidden,
+        lease_seconds=args.lease,
+        mode=args.mode,
+    )
+    _print_table(results)
+
+
+def _feedback(course: Course, args) -> None:
+    print(f"feedback in {course.feedback(args.assignment, args.student)}")
+
+
+def _export(course: Course, args) -> None:
+    text = course.export_csv()
+    if args.output:
+        args.output.write_text(text)
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+
+
+COMMANDS = {"release": _release, "autograde": _autograde, "feedback": _feedback, "export": _export}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # nbgrader 0.9.6's own gradebook code warns about its ORM use on every new submission
     warnings.filterwarnings("ignore", message=r"Object of type <Submitted", module="nbgrader")
     try:
         if args.command == "validate":
-            results = validate_notebook(args.notebook, invert=args.invert)
-            if not results:
-                print(
-                    f"{args.notebook}: OK"
-                    + (
-                        " (every test fails, as a release should)"
-                        if args.invert
-                        else ": all visible tests pass"
-                    )
-                )
-                return 0
-            for kind, cells in results.items():
-                for cell in cells:
-                    print(f"--- {kind} ---\n{cell.get('source', '')[:400]}")
-                    if cell.get("raw_error"):
-                        print(cell["raw_error"])
-            print(f"{args.notebook}: validation FAILED ({', '.join(results)})")
-            return 1
-
-        timeout = getattr(args, "timeout", None)
-        course = Course(args.course, timeout=timeout, db_url=args.db_url)
-        if args.command == "release":
-            print(f"released to {course.release(args.assignment)}")
-            mode, why, findings = course.grading_mode(args.assignment)
-            print(f"grading mode: {mode} ({why})")
-            if findings:
-                print("test cells that cannot run in isolated mode:")
-                for finding in findings:
-                    print(f"  {finding}")
-        elif args.command == "autograde":
-            limits = {"memory_mb": args.memory_mb} if args.memory_mb else {}
-            results = course.autograde(
-                args.assignment,
-                args.student,
-                jobs=args.jobs,
-                force=args.force,
-                progress=True,
-                sandbox=args.sandbox,
-                limits=limits,
-                show_hidden=args.show_hidden,
-                lease_seconds=args.lease,
-                mode=args.mode,
-            )
-            _print_table(results)
-        elif args.command == "feedback":
-            print(f"feedback in {course.feedback(args.assignment, args.student)}")
-        elif args.command == "export":
-            text = course.export_csv()
-            if args.output:
-                args.output.write_text(text)
-                print(f"wrote {args.output}")
-            else:
-                sys.stdout.write(text)
+            return _validate(args)
+        course = Course(args.course, timeout=getattr(args, "timeout", None), db_url=args.db_url)
+        COMMANDS[args.command](course, args)
         return 0
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,0 +1,37 @@
+"""The grading tool's command line: every command's help, options before or after the command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autograder.cli import _parser, main
+
+
+@pytest.mark.parametrize("command", ["release", "autograde", "feedback", "export", "validate"])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_course_and_db_url_before_or_after_the_command():
+    before = _parser().parse_args(["--course", "/a", "--db-url", "sqlite://", "export"])
+    after = _parser().parse_args(["export", "--course", "/a", "--db-url", "sqlite://"])
+    assert before.course == after.course == Path("/a")
+    assert before.db_url == after.db_url == "sqlite://"
+    default = _parser().parse_args(["export"])
+    assert default.course.name == "course" and default.db_url is None
+
+
+def test_mode_is_checked():
+    assert _parser().parse_args(["autograde", "x", "--mode", "compatible"]).mode == "compatible"
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["autograde", "x", "--mode", "sandboxed"])
+
+
+def test_missing_course_is_a_clear_error(tmp_path, capsys):
+    assert main(["export", "--course", str(tmp_path)]) == 2
+    assert "No nbgrader_config.py" in capsys.readouterr().err
