@@ -1026,7 +1026,8 @@ class Sandbox:
         if self.seccomp:
             kernel = (
                 f"{yes} (seccomp: no keyrings, namespaces, mounts, memfd, SysV shared memory "
-                "or message queues, bpf, perf, userfaultfd, io_uring, ptrace)"
+                "or message queues, bpf, perf, userfaultfd, io_uring, ptrace, nor moving to "
+                "other CPUs than the grader's affinity)"
             )
         elif isolated:
             kernel = f"{no} (no seccomp system call table for {os.uname().machine})"

@@ -11,6 +11,8 @@ shared beyond the sandbox or memory outside its limits, and lets everything else
   could mount a tmpfs of any size;
 - memory that ``RLIMIT_AS`` does not count: ``memfd_create``, ``memfd_secret``, SysV shared
   memory and message queues (``shmget``, ``msgget``);
+- CPUs beyond those the grader gave the sandbox (``sched_setaffinity``): a grading job pinned
+  to one core keeps its processes there, whatever they do;
 - kernel attack surface a student never needs: ``bpf``, ``perf_event_open``, ``userfaultfd``,
   ``io_uring_*``, ``ptrace`` and ``process_vm_*``, ``pidfd_getfd``, module and ``kexec``
   loading, ``fanotify_init``, ``syslog``, ``acct``, ``quotactl``, ``swapon``/``swapoff``,
@@ -62,6 +64,7 @@ DENIED = (
     *("ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd"),
     *("kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module"),
     *("fanotify_init", "syslog", "acct", "quotactl", "swapon", "swapoff", "reboot"),
+    "sched_setaffinity",
 )
 
 # System call numbers (asm/unistd_64.h on x86-64, asm-generic/unistd.h on AArch64).
@@ -110,6 +113,7 @@ _TABLES = {
             "swapon": 167,
             "swapoff": 168,
             "reboot": 169,
+            "sched_setaffinity": 203,
             "clone": 56,
             "clone3": 435,
         },
@@ -158,6 +162,7 @@ _TABLES = {
             "swapon": 224,
             "swapoff": 225,
             "reboot": 142,
+            "sched_setaffinity": 122,
             "clone": 220,
             "clone3": 435,
         },

@@ -494,6 +494,7 @@ out = {{
     "io_uring_setup": call("io_uring_setup", 8, None),
     "clone": call("clone", 0x10000000 | 17, 0, 0, 0, 0),  # CLONE_NEWUSER | SIGCHLD
     "clone3": call("clone3", None, 0),
+    "sched_setaffinity": call("sched_setaffinity", 0, 8, (ctypes.c_ulong * 1)(1)),
 }}
 print(json.dumps(out))
 """
