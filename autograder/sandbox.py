@@ -686,7 +686,9 @@ class Sandbox:
             overlap them are skipped, and ``readable`` or ``workdir`` overlapping them is an
             error.
         slot : int
-            Parallel slot, ``0 <= slot < MAX_SLOTS``; one running sandbox per slot.
+            Parallel slot, ``0 <= slot < MAX_SLOTS``; one running sandbox per slot: in the
+            ``bwrap+setpriv`` mode, starting one kills whatever still runs as the slot's uid
+            (:meth:`teardown`).
         limits : Limits, optional
             Resource limits; default ``Limits()``.
         env : mapping, optional
