@@ -117,24 +117,31 @@ def _attribute_names(tree: ast.AST) -> set[str]:
     return found
 
 
-def _test_cell_reasons(source: str, student_bound: set[str], student_reads: set[str],
-                       student_classes: set[str], shipped: set[str]) -> list[str]:  # fmt: skip
-    """Why one test cell needs the student's process (empty: it can run isolated)."""
-    lines = [line.strip() for line in source.splitlines()]
-    if any(line.startswith(("%", "!")) for line in lines):
-        return ["uses IPython magics or shell commands (they run in the student's kernel)"]
-    tree = _parse(source)
-    if tree is None:
-        return ["is not plain Python (it cannot be parsed)"]
+@dataclass(frozen=True)
+class _Answers:
+    """What the answer cells define and read, as the linter needs it."""
+
+    bound: set[str]  # names they bind at module level
+    reads: set[str]  # globals their functions read
+    classes: set[str]  # classes they define
+    shipped: set[str]  # modules shipped beside the notebook
+
+
+def _named(names: set[str], words: set[str], why: str) -> list[str]:
+    found = names & words
+    return [f"{why} ({', '.join(sorted(found))})"] if found else []
+
+
+def _shared_state(tree: ast.Module, answers: _Answers) -> list[str]:
+    """Globals set for the student's functions, names deleted, generators seeded."""
     reasons = []
-    shared = (_bound_at_top(tree) & student_reads) - student_bound
+    shared = (_bound_at_top(tree) & answers.reads) - answers.bound
     if shared:
         reasons.append(
             f"sets global(s) {', '.join(sorted(shared))} that the student's functions read"
         )
     if any(isinstance(n, ast.Delete) for n in ast.walk(tree)):
         reasons.append("deletes names (e.g. a student function) in the student's namespace")
-    names = _attribute_names(tree)
     seeded = {
         n.func.attr
         for n in ast.walk(tree)
@@ -146,15 +153,24 @@ def _test_cell_reasons(source: str, student_bound: set[str], student_reads: set[
             "seeds a global random generator the student's code may draw from "
             f"({', '.join(sorted(seeded))})"
         )
-    for words, why in (
-        (_MOCKING, "mocks or patches objects the student's code uses"),
-        (_CAPTURE, "captures or reads what the student's code prints"),
-        (_FIGURES, "inspects the student's matplotlib figures"),
-        (_INTROSPECTION, "inspects the student's code (source, signature, globals)"),
-        (_FILES, "uses files or the working directory of the submission"),
-    ):
-        if names & words:
-            reasons.append(f"{why} ({', '.join(sorted(names & words))})")
+    return reasons
+
+
+def _process_access(tree: ast.Module) -> list[str]:
+    """Mocking, captured output, figures, introspection, files: all live in the process."""
+    names = _attribute_names(tree)
+    return [
+        *_named(names, _MOCKING, "mocks or patches objects the student's code uses"),
+        *_named(names, _CAPTURE, "captures or reads what the student's code prints"),
+        *_named(names, _FIGURES, "inspects the student's matplotlib figures"),
+        *_named(names, _INTROSPECTION, "inspects the student's code (source, signature, globals)"),
+        *_named(names, _FILES, "uses files or the working directory of the submission"),
+    ]
+
+
+def _student_types(tree: ast.Module, answers: _Answers) -> list[str]:
+    """Exceptions, classes and modules that exist only on the student's side."""
+    reasons = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ExceptHandler) and node.type is not None:
             caught = {n.id for n in ast.walk(node.type) if isinstance(n, ast.Name)}
@@ -166,26 +182,29 @@ def _test_cell_reasons(source: str, student_bound: set[str], student_reads: set[
     checked = {
         n.args[1].id
         for n in ast.walk(tree)
-        if isinstance(n, ast.Call)
-        and isinstance(n.func, ast.Name)
-        and n.func.id in ("isinstance", "issubclass")
-        and len(n.args) == 2
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+        and n.func.id in ("isinstance", "issubclass") and len(n.args) == 2
         and isinstance(n.args[1], ast.Name)
-    }
-    if checked & student_classes:
-        reasons.append(
-            f"checks types against student classes ({', '.join(sorted(checked & student_classes))})"
-        )
+    }  # fmt: skip
+    reasons += _named(checked, answers.classes, "checks types against student classes")
     imported = {
         (a.name if isinstance(node, ast.Import) else node.module or "").split(".")[0]
         for node in ast.walk(tree)
         if isinstance(node, (ast.Import, ast.ImportFrom))
         for a in node.names
     }
-    if imported & shipped:
-        reasons.append(
-            f"imports modules shipped with the assignment ({', '.join(sorted(imported & shipped))})"
-        )
+    reasons += _named(imported, answers.shipped, "imports modules shipped with the assignment")
+    return reasons
+
+
+def _test_cell_reasons(source: str, answers: _Answers) -> list[str]:
+    """Why one test cell needs the student's process (empty: it can run isolated)."""
+    if any(line.strip().startswith(("%", "!")) for line in source.splitlines()):
+        return ["uses IPython magics or shell commands (they run in the student's kernel)"]
+    tree = _parse(source)
+    if tree is None:
+        return ["is not plain Python (it cannot be parsed)"]
+    reasons = _shared_state(tree, answers) + _process_access(tree) + _student_types(tree, answers)
     last = tree.body[-1] if tree.body else None
     if isinstance(last, ast.Expr) and not isinstance(last.value, (ast.Call, ast.Constant)):
         reasons.append("ends in an expression, whose value nbgrader takes as partial credit")
@@ -252,25 +271,21 @@ def lint_notebook(nb, name: str, shipped: set[str] = frozenset()) -> list[Findin
     shipped : set of str
         Module names of the ``.py`` files shipped beside the notebook.
     """
-    answers = [c for c in nb.cells if c.cell_type == "code" and _meta(c).get("solution")]
-    student_bound: set[str] = set()
-    student_reads: set[str] = set()
-    student_classes: set[str] = set()
-    for cell in answers:
-        tree = _parse(_python_only(cell.source))
-        if tree is None:
-            continue
-        student_bound |= _bound_at_top(tree)
-        student_reads |= _read_in_functions(tree)
-        student_classes |= {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+    sources = [c.source for c in nb.cells if c.cell_type == "code" and _meta(c).get("solution")]
+    bound: set[str] = set()
+    classes: set[str] = set()
+    for source in sources:
+        tree = _parse(_python_only(source))
+        if tree is not None:
+            bound |= _bound_at_top(tree)
+            classes |= {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+    answers = _Answers(bound, shared_globals(sources), classes, set(shipped))
     findings = []
     for cell in nb.cells:
         meta = _meta(cell)
         if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
             continue
-        for reason in _test_cell_reasons(
-            cell.source, student_bound, student_reads, student_classes, set(shipped)
-        ):
+        for reason in _test_cell_reasons(cell.source, answers):
             findings.append(Finding(name, str(meta.get("grade_id")), reason))
     return findings
 
