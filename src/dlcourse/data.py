@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import InvalidParameterError, check_scalar
+from ._validation import InvalidParameterError, check_scalar, check_seed
 
 __all__ = ["Split", "load_mnist5k", "load_digits", "load_mnist", "train_test_split"]
 
@@ -48,7 +48,7 @@ def train_test_split(x, y, test_size: float = 0.2, seed: int = 0) -> Split:
             f"x and y must have the same number of rows; got {x.shape[0]} and {y.shape[0]}."
         )
     check_scalar(test_size, "test_size", float, low=0.0, high=1.0, closed="left")
-    order = np.random.default_rng(seed).permutation(x.shape[0])
+    order = check_seed(seed).permutation(x.shape[0])
     n_test = int(round(test_size * x.shape[0]))
     test, train = order[:n_test], order[n_test:]
     return Split(x[train], y[train], x[test], y[test])

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import InvalidParameterError, check_scalar
+from ._validation import InvalidParameterError, check_scalar, check_torch_seed
 
 __all__ = ["History", "train", "evaluate", "predict", "as_tensor"]
 
@@ -179,7 +179,7 @@ def train(
             model.parameters(), lr=check_scalar(lr, "lr", float, low=0, closed="neither")
         )
     loss_fn = loss_fn or torch.nn.functional.cross_entropy
-    generator = torch.Generator().manual_seed(seed)
+    generator = check_torch_seed(seed)
 
     history = History()
     start = time.perf_counter()

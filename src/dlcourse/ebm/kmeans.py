@@ -30,6 +30,7 @@ from .._validation import (
     as_float_array,
     check_ndim,
     check_scalar,
+    check_seed,
     renamed_kwargs,
 )
 from .free_energy import free_energy
@@ -226,7 +227,7 @@ class KMeansEBM:
         y = _as_points("y", y)
         if len(y) < k:
             raise InvalidParameterError(f"fit needs at least n_clusters={k} points. Got {len(y)}.")
-        rng = np.random.default_rng(self.seed)
+        rng = check_seed(self.seed)
         if self.init is not None:
             starts = [_as_points("init", self.init, y.shape[1])]
             if len(starts[0]) != k:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .._validation import InvalidParameterError, check_scalar
+from .._validation import InvalidParameterError, check_scalar, check_torch_seed
 from ..trainer import History, train
 from .augment import random_affine
 from .contrastive import info_nce
@@ -85,7 +85,7 @@ def pretrain_info_nce(
         head = torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Linear(d, max(d // 2, 2)))
     model = torch.nn.Sequential(encoder, head).to(dev)
     augment = augment or (lambda xb, g: random_affine(xb, seed=g))
-    gen = torch.Generator(device=dev).manual_seed(seed)
+    gen = check_torch_seed(seed, dev)
 
     def two_views(_model, xb, _yb):
         return torch.cat([augment(xb, gen), augment(xb, gen)])

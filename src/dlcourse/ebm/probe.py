@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .._validation import InvalidParameterError, check_scalar, renamed_kwargs
+from .._validation import InvalidParameterError, check_scalar, check_seed, renamed_kwargs
 
 __all__ = ["label_subset", "encode", "linear_probe", "supervised_baseline"]
 
@@ -53,7 +53,7 @@ def label_subset(y, fraction: float, seed: int = 0) -> np.ndarray:
     """
     y = _labels(y)
     f = check_scalar(fraction, "fraction", float, low=0, high=1, closed="right")
-    rng = np.random.default_rng(seed)
+    rng = check_seed(seed)
     picks = []
     for c in np.unique(y):
         members = np.flatnonzero(y == c)

@@ -14,10 +14,9 @@ Taught in the chapter *Graph neural networks* (book/graph-networks).
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
-from .._validation import InvalidParameterError, check_scalar
+from .._validation import InvalidParameterError, check_scalar, check_seed, check_torch_seed
 from .graph import Graph, from_networkx
 
 __all__ = ["karate_club", "cycles_and_paths", "random_graph"]
@@ -76,7 +75,7 @@ def cycles_and_paths(
         )
     if max_nodes < min_nodes:
         raise InvalidParameterError(f"max_nodes ({max_nodes}) must be >= min_nodes ({min_nodes}).")
-    rng = np.random.default_rng(seed)
+    rng = check_seed(seed)
     graphs = []
     for i in range(n_graphs):
         n = int(rng.integers(min_nodes, max_nodes + 1))
@@ -103,7 +102,7 @@ def random_graph(num_nodes: int, avg_degree: float, seed: int = 0, device=None) 
     """
     num_nodes = check_scalar(num_nodes, "num_nodes", int, low=2)
     avg_degree = check_scalar(avg_degree, "avg_degree", float, low=0, closed="neither")
-    gen = torch.Generator().manual_seed(seed)
+    gen = check_torch_seed(seed)
     m = int(round(num_nodes * avg_degree / 2))
     pairs = torch.randint(0, num_nodes, (2, m), generator=gen)
     pairs = pairs[:, pairs[0] != pairs[1]]

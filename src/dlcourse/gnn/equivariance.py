@@ -28,7 +28,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .._validation import InvalidParameterError, check_option, check_scalar
+from .._validation import InvalidParameterError, check_option, check_scalar, check_torch_seed
 from .graph import _is_integer_dtype, check_edge_index
 
 __all__ = ["permutation_matrix", "permute_graph", "check_equivariance", "LEVELS"]
@@ -198,7 +198,7 @@ def check_equivariance(
             f"The 'x' argument must be a torch tensor. Got {type(x).__name__}."
         )
     n = x.shape[0]
-    gen = torch.Generator().manual_seed(seed)
+    gen = check_torch_seed(seed)
     worst = 0.0
     with torch.no_grad():
         base = fn(x, graph)

@@ -34,7 +34,13 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import InvalidParameterError, as_float_array, check_ndim, check_scalar
+from .._validation import (
+    InvalidParameterError,
+    as_float_array,
+    check_ndim,
+    check_scalar,
+    check_seed,
+)
 from ..utils import is_torch
 from ._arrays import check_lam
 from .ista import fista
@@ -146,7 +152,7 @@ class DictionaryLearning:
             if self.batch_size is None
             else min(check_scalar(self.batch_size, "batch_size", int, low=1), n)
         )
-        rng = np.random.default_rng(self.seed)
+        rng = check_seed(self.seed)
 
         if self.D0 is None:
             D = rng.standard_normal((p, K))

@@ -22,7 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import InvalidParameterError, as_float_array, check_ndim, check_scalar
+from .._validation import (
+    InvalidParameterError,
+    as_float_array,
+    check_ndim,
+    check_scalar,
+    check_torch_seed,
+)
 from ..utils import is_torch
 from ._arrays import check_lam, spectral_norm_sq
 from .ista import check_step, fista
@@ -228,7 +234,7 @@ def train_lista(
             f"The 'z_target' argument must have shape (n_signals, n_atoms) with n_signals = "
             f"{x.shape[0]}. Got {tuple(z_target.shape)}."
         )
-    generator = torch.Generator().manual_seed(seed)
+    generator = check_torch_seed(seed)
     loader = torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(x, z_target),
         batch_size=batch_size,

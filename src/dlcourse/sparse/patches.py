@@ -22,7 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import InvalidParameterError, as_float_array, check_ndim, check_scalar
+from .._validation import (
+    InvalidParameterError,
+    as_float_array,
+    check_ndim,
+    check_scalar,
+    check_seed,
+)
 
 __all__ = ["image_patches", "whiten", "atom_spread", "atom_orientedness", "atom_grid"]
 
@@ -57,7 +63,7 @@ def image_patches(
     size = check_scalar(patch_size, "patch_size", int, low=2)
     n_patches = check_scalar(n_patches, "n_patches", int, low=1)
     downscale = check_scalar(downscale, "downscale", int, low=1)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = check_seed(seed)
     out = []
     images = _grey_images()
     counts = [n_patches // len(images) + (i < n_patches % len(images)) for i in range(len(images))]

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import InvalidParameterError, check_scalar
+from .._validation import InvalidParameterError, check_scalar, check_seed
 from .ista import fista
 
 __all__ = [
@@ -35,7 +35,7 @@ __all__ = [
 
 
 def _rng(seed: Any) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    return check_seed(seed)
 
 
 def gaussian_measurements(m: int, n: int, seed: Any = 0) -> np.ndarray:
