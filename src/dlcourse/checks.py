@@ -6,6 +6,9 @@ them. Each check raises ``AssertionError`` with a message that names the value, 
 expected and what came; the checks raise explicitly, so ``python -O`` does not remove them, and
 their frames are hidden (``__tracebackhide__``): a student sees the test line, then the message.
 
+These check a student's *answers*; the package's own *argument* checks are a different thing
+and live in :mod:`dlcourse._validation`, which this module does not use.
+
 Examples
 --------
 >>> import numpy as np
