@@ -8,7 +8,9 @@ names the notebook and shows the cell.
 On every chapter page the checks are what a reader would see: math typeset by the bundled
 MathJax (no raw TeX left), every figure loaded, exercise and solution boxes, a widget rendered
 from vendored JavaScript, no console errors, and no request leaving the local server. A
-screenshot of each page is kept in tests/artifacts/.
+screenshot of each page is kept in tests/artifacts/. One page of the API reference (generated
+from the docstrings by autodoc) is checked the same way: its math typeset, its objects
+documented, the general index filled, and every chapter linking to its API page.
 """
 
 from __future__ import annotations
@@ -220,3 +222,64 @@ def test_no_request_leaves_the_site(page, server):
 def test_console_shows_no_errors(page):
     errors = [e for e in page.get_log("browser") if e.get("level") == "SEVERE"]
     assert not errors, "browser console errors:\n" + "\n".join(e["message"] for e in errors)
+
+
+# --------------------------------------------------------------------------- API reference
+# These tests load their own pages; they come last in the module so that they never run
+# between two tests of the chapter page that the module-scoped ``page`` fixture holds.
+def _typeset(browser, url: str) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(url)
+    WebDriverWait(browser, 30).until(
+        lambda d: d.execute_script(
+            "return !!(window.MathJax && MathJax.startup && MathJax.startup.promise);"
+        )
+    )
+    browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "MathJax.startup.promise.then(() => done(true), () => done(false));"
+    )
+
+
+def test_api_page_documents_the_engine_with_typeset_math(browser, server, artifacts_dir):
+    _typeset(browser, f"{server}/api/autograd.html")
+    browser.save_screenshot(str(artifacts_dir / "api-autograd.png"))
+    documented = browser.execute_script(
+        "return Array.from(document.querySelectorAll('dt.sig[id]')).map(e => e.id);"
+    )
+    for name in [
+        "dlcourse.autograd.tensor.Tensor",
+        "dlcourse.autograd.tensor.Tensor.backward",
+        "dlcourse.autograd.function.Function",
+        "dlcourse.autograd.ops.MatMul",
+    ]:
+        assert name in documented, f"{name} is not documented on the API page"
+    n = browser.execute_script("return document.querySelectorAll('mjx-container').length;")
+    assert n > 10, f"only {n} MathJax-rendered elements on the API page"
+    text = browser.execute_script("""
+        const main = document.querySelector('main') || document.body;
+        const clone = main.cloneNode(true);
+        clone.querySelectorAll('pre, code, script, style, mjx-container').forEach(e => e.remove());
+        return clone.innerText;""")
+    for raw in [":math:", "\\(", "\\[", ":class:", ".. math::", "\\partial"]:
+        assert raw not in text, f"raw markup {raw!r} left in the rendered API page"
+
+
+def test_general_index_lists_the_package(browser, server):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"{server}/genindex.html")
+    script = "return Array.from(document.querySelectorAll('table.indextable a')).map(a => a.text);"
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script(script))
+    entries = [e.strip() for e in browser.execute_script(script)]
+    assert len(entries) > 200, f"the general index has only {len(entries)} entries"
+    assert any(e.startswith("Tensor (class in dlcourse.autograd.tensor)") for e in entries)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_links_to_its_api_page(built_book, chapter):
+    html = (built_book / f"{chapter}.html").read_text()
+    # a {doc} link in the text (the navigation bar links every API page from every page)
+    link = r'href="api/\w+\.html"><span class="doc">dlcourse\.\w+</span>'
+    assert re.search(link, html), f"{chapter}: its summary does not link to its API page"
