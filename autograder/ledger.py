@@ -145,6 +145,16 @@ class Claim:
     grader: str
 
 
+def _check_fingerprints(assignment: Any, fingerprints: Any) -> None:
+    _check_name("assignment", assignment)
+    if not isinstance(fingerprints, dict):
+        kind = type(fingerprints).__name__
+        raise ValueError(f"fingerprints must be a dict {{student: fingerprint}}, got {kind}")
+    for student, fingerprint in fingerprints.items():
+        _check_name("student", student)
+        _check_name(f"the fingerprint of {student!r}", fingerprint)
+
+
 def _check_name(what: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{what} must be a non-empty string, got {value!r}")
@@ -271,17 +281,11 @@ class Ledger:
             ``{'new': n, 'changed': n, 'unchanged': n}`` (unchanged ones are re-queued under
             ``force``).
         """
-        _check_name("assignment", assignment)
-        if not isinstance(fingerprints, dict):
-            kind = type(fingerprints).__name__
-            raise ValueError(f"fingerprints must be a dict {{student: fingerprint}}, got {kind}")
-        for student, fingerprint in fingerprints.items():
-            _check_name("student", student)
-            _check_name(f"the fingerprint of {student!r}", fingerprint)
-        t = ledger_table
+        _check_fingerprints(assignment, fingerprints)
         counts = {"new": 0, "changed": 0, "unchanged": 0}
         if not fingerprints:
             return counts
+        t = ledger_table
         with self._engine.begin() as conn:
             now = self._now(conn)
             known = dict(
@@ -296,42 +300,47 @@ class Ledger:
                 changed=len(changed),
                 unchanged=len(fingerprints) - len(new) - len(changed),
             )
-            if new:
-                conn.execute(
-                    self._insert_ignoring_duplicates(),
-                    [
-                        {
-                            "assignment": assignment,
-                            "student": s,
-                            "fingerprint": fingerprints[s],
-                            "status": PENDING,
-                            "attempt": 0,
-                            "updated_at": now,
-                        }
-                        for s in new
-                    ],
-                )
+            self._insert_pending(conn, assignment, {s: fingerprints[s] for s in new}, now)
             requeue = [s for s in fingerprints if s in known] if force else changed
-            if requeue:
-                conn.execute(
-                    update(t)
-                    .where(t.c.assignment == assignment, t.c.student == bindparam("b_student"))
-                    .values(
-                        fingerprint=bindparam("b_fingerprint"),
-                        status=PENDING,
-                        grader=None,
-                        token=None,
-                        attempt=0,
-                        lease_until=None,
-                        score=None,
-                        max_score=None,
-                        reason=None,
-                        detail=None,
-                        updated_at=now,
-                    ),
-                    [{"b_student": s, "b_fingerprint": fingerprints[s]} for s in requeue],
-                )
+            self._requeue(conn, assignment, {s: fingerprints[s] for s in requeue}, now)
         return counts
+
+    def _insert_pending(self, conn: Connection, assignment: str, rows: dict, now: float) -> None:
+        """New submissions, ``{student: fingerprint}``, as pending rows."""
+        if rows:
+            conn.execute(
+                self._insert_ignoring_duplicates(),
+                [
+                    {"assignment": assignment, "student": s, "fingerprint": f,
+                     "status": PENDING, "attempt": 0, "updated_at": now}
+                    for s, f in rows.items()
+                ],
+            )  # fmt: skip
+
+    @staticmethod
+    def _requeue(conn: Connection, assignment: str, rows: dict, now: float) -> None:
+        """Known submissions, ``{student: fingerprint}``, pending again with no outcome."""
+        if not rows:
+            return
+        t = ledger_table
+        conn.execute(
+            update(t)
+            .where(t.c.assignment == assignment, t.c.student == bindparam("b_student"))
+            .values(
+                fingerprint=bindparam("b_fingerprint"),
+                status=PENDING,
+                grader=None,
+                token=None,
+                attempt=0,
+                lease_until=None,
+                score=None,
+                max_score=None,
+                reason=None,
+                detail=None,
+                updated_at=now,
+            ),
+            [{"b_student": s, "b_fingerprint": f} for s, f in rows.items()],
+        )
 
     # -- the grader's side ---------------------------------------------------------------------
 
