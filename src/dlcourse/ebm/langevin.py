@@ -124,7 +124,7 @@ def langevin_sample(
     n_iter, step_size, noise = _check_common(x0, n_iter, step_size, noise)
     generator = check_torch_seed(seed, x0.device)
     x = x0.detach().clone()
-    path = [x.clone()] if return_path else None
+    path: list[torch.Tensor] = [x.clone()] if return_path else []
     for _ in range(n_iter):
         x = x - step_size * _energy_grad(energy_fn, x)
         if noise > 0:

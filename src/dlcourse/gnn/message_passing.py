@@ -29,6 +29,7 @@ the cost is :math:`O(E)` and no Python loop runs over nodes or edges.
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 import torch
 from torch import nn
@@ -95,7 +96,7 @@ class MessagePassing(nn.Module):
         """
         n = x.shape[0]
         src, dst = edge_index[0], edge_index[1]
-        inputs = {"x_j": x.index_select(0, src), "index": dst, "num_nodes": n}
+        inputs: dict[str, Any] = {"x_j": x.index_select(0, src), "index": dst, "num_nodes": n}
         if self._message_uses_x_i:
             inputs["x_i"] = x.index_select(0, dst)
         messages = self.message(**inputs, **kwargs)

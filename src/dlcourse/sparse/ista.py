@@ -233,7 +233,7 @@ def fista(
     return p.finish(z, return_history)
 
 
-ista.__doc__ += (
+ista.__doc__ = (ista.__doc__ or "") + (
     _SHARED_DOC
     + """
     Examples
@@ -245,7 +245,7 @@ ista.__doc__ += (
     ((3, 50), (51,), True)
 """
 )
-fista.__doc__ += (
+fista.__doc__ = (fista.__doc__ or "") + (
     _SHARED_DOC
     + """
     Examples

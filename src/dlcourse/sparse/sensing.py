@@ -122,7 +122,7 @@ def recover(
     scale[scale == 0] = 1.0
     Yn = Y / scale  # every signal now has ||y||_inf = 1: one lam fits all
     lam_start = max(0.1 * float(np.abs(Yn @ A).max()), lam)
-    U = None
+    U: Any = None
     for lam_s in np.geomspace(lam_start, lam, n_stages):
         U = fista(A, Yn, float(lam_s), n_iter=n_iter, z0=U)
     if debias:
