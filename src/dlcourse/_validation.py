@@ -559,8 +559,7 @@ def renamed_kwargs(**renames: str) -> Callable[[_F], _F]:
                 if old in kwargs:
                     if new in kwargs:
                         raise InvalidParameterError(
-                            f"{where} got both '{old}' (deprecated) and '{new}'; "
-                            f"pass only '{new}'."
+                            f"{where} got both '{old}' (deprecated) and '{new}'; pass only '{new}'."
                         )
                     warnings.warn(
                         f"The '{old}' argument of {where} is deprecated and will be "
