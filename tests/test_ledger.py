@@ -114,7 +114,7 @@ def test_finish_records_the_outcome_and_a_log_row(ledger):
 
 
 def _claim_concurrently(url: str, n_threads: int) -> list[Claim]:
-    start = threading.Barrier(n_threads)
+    start = threading.Barrier(n_threads, timeout=60)  # a thread that dies early breaks it
     claims: list[Claim] = []
     errors: list[BaseException] = []
 
@@ -127,11 +127,14 @@ def _claim_concurrently(url: str, n_threads: int) -> list[Claim]:
         except BaseException as e:  # noqa: BLE001 - reported by the main thread
             errors.append(e)
 
-    threads = [threading.Thread(target=worker, args=(f"g{i}",)) for i in range(n_threads)]
+    threads = [
+        threading.Thread(target=worker, args=(f"g{i}",), daemon=True) for i in range(n_threads)
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
+    assert not [t for t in threads if t.is_alive()], "a worker thread is stuck"
     assert not errors, errors
     return claims
 
@@ -214,7 +217,7 @@ def test_unclaim_gives_the_submission_back(ledger):
 
 def test_tables_can_be_created_by_several_processes_at_once(db_url):
     errors: list[BaseException] = []
-    start = threading.Barrier(4)
+    start = threading.Barrier(4, timeout=60)
 
     def create() -> None:
         try:
@@ -223,11 +226,12 @@ def test_tables_can_be_created_by_several_processes_at_once(db_url):
         except BaseException as e:  # noqa: BLE001 - reported by the main thread
             errors.append(e)
 
-    threads = [threading.Thread(target=create) for _ in range(4)]
+    threads = [threading.Thread(target=create, daemon=True) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
+    assert not [t for t in threads if t.is_alive()], "a worker thread is stuck"
     assert not errors, errors
     with Ledger(db_url) as ledger:
         assert ledger.sync(A, {"alice": "f1"})["new"] == 1
