@@ -35,7 +35,7 @@ import nbformat
 from . import _wire
 from ._wire import clean_text
 from .modes import seeding_statements, shared_globals, uses_files
-from .sandbox import _children, copy_inputs
+from .sandbox import copy_inputs
 from .submission import (
     Plan,
     Ungradable,
@@ -291,19 +291,18 @@ class Session:
             raise PermissionError("not a function the tests passed in")
         return fn(*ep.decode(msg.get("args")), **ep.decode(msg.get("kwargs")))
 
-    def student_files(self) -> Path:
-        """The student's working folder, live, for a test that reads files.
+    def student_files(self) -> Path | None:
+        """The student's working folder, live, for a test that reads files (``None`` once
+        the student's process has ended).
 
-        The folder lives in the sandbox (a tmpfs only its processes see), so it is reached
-        through ``/proc/PID/root`` of the sandbox's first process. While the test runs,
-        :func:`_guard_files` refuses to open a path under it that resolves elsewhere (a link
-        the student planted, which would resolve against this process's root).
+        The folder lives in the sandbox (a tmpfs only its processes see): the grader reads it
+        through ``/proc/PID/root`` (:meth:`Sandbox.workdir_view`). While the test runs,
+        :func:`_guard_files` refuses to open a path under it that goes through a symbolic link
+        (the student's links would resolve in the grader's filesystem).
         """
-        for pid in _children(self.proc.pid) if self.proc is not None else []:
-            inside = Path(f"/proc/{pid}/root") / str(self.work).lstrip("/")
-            if inside.is_dir():
-                return inside
-        return self.work
+        if self.proc is None or self.work is None:
+            return None
+        return self.sandbox.workdir_view(self.proc, self.work)
 
     def share(self, name: str, value) -> None:
         """Set global ``name`` in the student's process (by value, or as a callable)."""
@@ -462,8 +461,8 @@ class Session:
             code = compile(cell.source, filename, "exec")
             self.seed_student(cell)
             self.sharing = True
-            if uses_files(cell.source) and self.work is not None:
-                folder = self.student_files()
+            folder = self.student_files() if uses_files(cell.source) else None
+            if folder is not None:
                 os.chdir(folder)  # relative paths see the student's files
                 _FILES_GUARD["cwd"] = str(folder)
             self._with_alarm(lambda: exec(code, self.ns))
