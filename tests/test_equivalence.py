@@ -24,10 +24,9 @@ from pathlib import Path
 
 import pytest
 
-# The bound is each nbgrader command's subprocess timeout (COMMAND_TIMEOUT) and the tools'
-# per-cell timeouts; the session-wide pytest timeout would also count the module fixtures'
-# several minutes of grading against the first test, so only a loose outer bound is kept.
-pytestmark = [pytest.mark.grading, pytest.mark.slow, pytest.mark.timeout(3600)]
+# Bounded by each nbgrader command's subprocess timeout (COMMAND_TIMEOUT), the tools' per-cell
+# timeouts, and conftest's HEAVY_TIMEOUT for grading+slow tests (which pay for the fixtures).
+pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
 CORPUS = Path(__file__).resolve().parent / "equivalence" / "course"
 BIN = Path(sys.executable).parent
