@@ -32,6 +32,7 @@ __all__ = [
     "shared_globals",
     "seeding_statements",
     "uses_files",
+    "answer_imports",
 ]
 
 MODES = ("isolated", "compatible")
@@ -222,6 +223,34 @@ def shared_globals(answer_sources: list[str]) -> set[str]:
             bound |= _bound_at_top(tree)
             reads |= _read_in_functions(tree)
     return reads - bound - set(dir(builtins))
+
+
+def answer_imports(answer_sources: list[str]) -> dict[str, tuple[str, str | None]]:
+    """Names the answer cells bind only by importing, as ``{name: (module, attribute)}``:
+    ``import numpy as np`` gives ``{"np": ("numpy", None)}``, ``from math import sqrt`` gives
+    ``{"sqrt": ("math", "sqrt")}``. Isolated mode's tests use their own copy of these (a
+    student's patched numpy must not become the tests' numpy)."""
+    imports: dict[str, tuple[str, str | None]] = {}
+    assigned: set[str] = set()
+    for source in answer_sources:
+        tree = _parse(_python_only(source))
+        if tree is None:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.asname:
+                        imports[a.asname] = (a.name, None)
+                    else:
+                        top = a.name.split(".")[0]
+                        imports[top] = (top, None)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for a in node.names:
+                    if a.name != "*":
+                        imports[a.asname or a.name] = (node.module, a.name)
+            else:
+                assigned |= _bound_at_top(ast.Module(body=[node], type_ignores=[]))
+    return {k: v for k, v in imports.items() if k not in assigned}
 
 
 def uses_files(source: str) -> bool:

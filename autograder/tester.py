@@ -17,6 +17,8 @@ stdout. For each submission:
 from __future__ import annotations
 
 import builtins
+import importlib
+import importlib.util
 import json
 import os
 import re
@@ -34,7 +36,7 @@ import nbformat
 
 from . import _wire
 from ._wire import clean_text
-from .modes import seeding_statements, shared_globals, uses_files
+from .modes import answer_imports, seeding_statements, shared_globals, uses_files
 from .sandbox import copy_inputs
 from .submission import (
     Plan,
@@ -145,6 +147,17 @@ class TrustedNamespace(dict):
         self["get_ipython"] = _FakeIPython
 
     def __missing__(self, name):
+        imported = self._session.imports.get(name)
+        if imported is not None:  # the tests' own copy of what an answer cell imported
+            module, attr = imported
+            try:
+                value = importlib.import_module(module)
+                value = getattr(value, attr) if attr else value
+            except (ImportError, AttributeError):
+                pass  # a module only the student's process has: use theirs
+            else:
+                super().__setitem__(name, value)
+                return value
         if name not in self._from_student and hasattr(builtins, name):
             raise KeyError(name)  # Python then looks in builtins
         return self._session.student_value(name)
@@ -180,7 +193,12 @@ class Session:
         self.shared = shared_globals(answer_sources)
         self.sharing = False  # True while a test cell runs
         self.pushed: dict[str, object] = {}  # globals sent across, sent again after a restart
-        self.ns = TrustedNamespace(self, student_names(answer_sources))
+        self.imports = {
+            name: where
+            for name, where in answer_imports(answer_sources).items()
+            if importlib.util.find_spec(where[0].split(".")[0]) is not None
+        }
+        self.ns = TrustedNamespace(self, student_names(answer_sources) - set(self.imports))
         # in the folder of this test process, which the grader removes whenever it stops it
         folder = os.environ.get("DLCOURSE_GRADER_TMP")
         self.base = Path(tempfile.mkdtemp(prefix="dlcourse-grade-", dir=folder or None))

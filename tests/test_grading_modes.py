@@ -423,3 +423,41 @@ def test_isolated_test_reading_files_does_not_follow_student_links(tmp_path):
     assert result.score == 0.0
     assert "symbolic link" in result.tests[0]["message"], result.tests
     assert "SECRET-ANSWER-71" not in json.dumps(result.tests)
+
+
+def test_isolated_tests_use_their_own_copy_of_what_answers_import(tmp_path):
+    """An answer cell that imports numpy and patches it does not patch the tests' numpy."""
+    root = tmp_path / "course"
+    (root / "source" / "imports").mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text("c = get_config()\n")
+    nb = _notebook(
+        _code(
+            """
+            import numpy as np
+
+            def double(x):
+                ### BEGIN SOLUTION
+                return 2 * np.asarray(x)
+                ### END SOLUTION
+            """,
+            grade_id="double",
+            solution=True,
+        ),
+        _code("assert np.allclose(double([1, 2]), [2, 4])", grade_id="t", grade=True, points=1),
+    )
+    nbformat.write(nb, root / "source" / "imports" / "imports.ipynb")
+    course = Course(root, timeout=TIMEOUT)
+    course.release("imports")
+    for student, answer in {
+        "honest": nb.cells[0].source,
+        "patcher": "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
+        "def double(x):\n    return 0",
+    }.items():
+        sub = copy.deepcopy(nb)
+        sub.cells[0].source = answer
+        folder = root / "submitted" / student / "imports"
+        folder.mkdir(parents=True)
+        nbformat.write(sub, folder / "imports.ipynb")
+    results = {r.student: r for r in course.autograde("imports", mode="isolated", sandbox="auto")}
+    assert results["honest"].score == 1.0, results["honest"].tests
+    assert results["patcher"].score == 0.0, results["patcher"].tests
