@@ -34,7 +34,7 @@ import nbformat
 import pytest
 
 from autograder.course import Course
-from autograder.submission import hidden_line_range
+from autograder.submission import hidden_line_range, merge, read_submission
 
 from .grading_corpus import (
     ASSIGNMENT,
@@ -530,6 +530,40 @@ def test_builders_write_what_they_promise(released, tmp_path):
                 assert len(bad) == 1, f"{case.name}: cells {bad} do not compile"
             else:
                 assert not bad, f"{case.name}: cells {bad} of {path.name} do not compile"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "setup_moved_after_tests",
+        "locked_cells_moved_after_tests",
+        "setup_deleted_predecessor_moved",
+        "metadata_tampering",
+        "answers_moved_to_plain_cells",
+    ],
+)
+def test_merge_keeps_the_source_order(released, tmp_path, name):
+    """Whatever order a submission uses, the merged notebook has every locked and test cell of
+    the source where the source has it, and each added cell after the known cell before it."""
+    case = next(c for c in CORPUS if c.name == name)
+    ctx = make_context(released.root, port=9)
+    case.build(copy.deepcopy(released.source), copy.deepcopy(released.release), tmp_path, ctx)
+    submitted, _ = read_submission(tmp_path, f"{ASSIGNMENT}.ipynb")
+    plan = merge(released.source, released.release, submitted)
+    known = [meta(c).get("grade_id") for c in released.source.cells if meta(c).get("grade_id")]
+    got = [c.grade_id for c in plan.cells if c.grade_id in known]
+    assert got == [g for g in known if g in got], f"{name}: known cells out of the source order"
+    kept = {meta(c)["grade_id"] for c in released.source.cells if meta(c).get("locked")}
+    assert kept <= set(got), f"{name}: locked or test cells missing: {sorted(kept - set(got))}"
+    seen_ids = [meta(c).get("grade_id") for c in submitted.cells]
+    for i, cell in enumerate(plan.cells):
+        if cell.grade_id is None and i > 0:  # an added cell: after its predecessor there
+            before = next(
+                (c.grade_id for c in reversed(plan.cells[:i]) if c.grade_id is not None), None
+            )
+            src = [j for j, c in enumerate(submitted.cells) if c.source == cell.source]
+            if before is not None and src and before in seen_ids:
+                assert seen_ids.index(before) < src[0], f"{name}: added cell {i} misplaced"
 
 
 def _split_marked(text: str) -> tuple[set[str], set[str]]:
