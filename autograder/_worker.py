@@ -275,6 +275,9 @@ def main() -> None:
     for name in LAZY_MODULES:
         _lazy(name)
     worker = Worker()
+    # as in a notebook's kernel, modules beside the notebook can be imported (after the
+    # worker's own imports, so that a student's file cannot stand in for them)
+    sys.path.insert(1, "")
     ep = _wire.Endpoint(rfd, wfd, "w", worker.serve)
     ep.proxy_class = _wire.TrustedCallable
     try:

@@ -77,6 +77,7 @@ class Course:
             config.CourseDirectory.db_url = "sqlite:///" + str(self.root / "gradebook.db")
         # nbgrader's exchange is not used: assignments travel by whatever the course uses (LMS).
         config.Exchange.root = str(self.root / ".exchange")
+        (self.root / ".exchange").mkdir(exist_ok=True)  # else nbgrader logs it as unwritable
         if getattr(self, "timeout", None) is not None:
             config.Execute.timeout = self.timeout
         return config
