@@ -126,15 +126,16 @@ def message(name: str, expected: str, value: Any, caller: str | None = None) -> 
 
 
 def invalid(
-    name: str, expected: str, value: Any, caller: str | None = None
+    name: str, expected: str, value: Any = None, caller: str | None = None, *, got: str = ""
 ) -> InvalidParameterError:
     """Build (not raise) the error for argument ``name``: ``raise invalid(...) from None``.
 
-    The caller is inferred from the stack when not given.
+    The caller is inferred from the stack when not given. ``got``, when given, describes
+    what came instead of ``repr(value)`` (e.g. ``"shape (3, 4)"`` or ``"dtype int64"``).
     """
     if caller is None:
         caller = _caller_name()
-    return InvalidParameterError(message(name, expected, value, caller))
+    return InvalidParameterError(message(name, expected, _Raw(got) if got else value, caller))
 
 
 # --------------------------------------------------------------------------- scalars

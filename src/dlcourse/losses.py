@@ -139,9 +139,8 @@ def one_hot(y, n_classes: int) -> np.ndarray:
         raise invalid("n_classes", "a positive integer", n_classes)
     y = np.asarray(y)
     if y.ndim != 1 or (y.size and not np.issubdtype(y.dtype, np.integer)):
-        raise InvalidParameterError(
-            f"The 'y' argument must be a 1-D array of integer labels. "
-            f"Got shape {y.shape} and dtype {y.dtype}."
+        raise invalid(
+            "y", "a 1-D array of integer labels", got=f"shape {y.shape} and dtype {y.dtype}"
         )
     if y.size and (y.min() < 0 or y.max() >= n_classes):
         raise InvalidParameterError(

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import InvalidParameterError, check_scalar
+from ._validation import InvalidParameterError, check_scalar, invalid
 from .utils import is_torch
 
 __all__ = [
@@ -265,10 +265,7 @@ class CosineLR(_Schedule):
         self.lr_min = check_scalar(lr_min, "lr_min", float, low=0)
         self.warmup_steps = check_scalar(warmup_steps, "warmup_steps", int, low=0)
         if self.warmup_steps >= self.total_steps:
-            raise InvalidParameterError(
-                f"The 'warmup_steps' argument must be < total_steps = {total_steps}. "
-                f"Got {warmup_steps}."
-            )
+            raise invalid("warmup_steps", f"< total_steps = {total_steps}", got=f"{warmup_steps}")
         super().__init__(optimizer)
 
     def lr_at(self, t: int) -> float:

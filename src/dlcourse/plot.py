@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ._validation import InvalidParameterError, check_scalar
+from ._validation import InvalidParameterError, check_scalar, invalid
 
 __all__ = ["contour2d", "quadratic_contour", "trajectory", "loss_curves"]
 
@@ -123,9 +123,7 @@ def quadratic_contour(H, xlim=(-1.0, 1.0), ylim=(-1.0, 1.0), ax=None, levels: in
     """
     H = np.asarray(H, dtype=float)
     if H.shape != (2, 2) or not np.allclose(H, H.T):
-        raise InvalidParameterError(
-            f"The 'H' argument must be a symmetric (2, 2) matrix. Got {H.tolist()}."
-        )
+        raise invalid("H", "a symmetric (2, 2) matrix", got=f"{H.tolist()}")
 
     def f(x, y):
         return 0.5 * (H[0, 0] * x * x + 2 * H[0, 1] * x * y + H[1, 1] * y * y)

@@ -169,19 +169,19 @@ class Attack:
         if isinstance(x, np.ndarray):
             x = torch.from_numpy(x)
         if not isinstance(x, torch.Tensor):
-            raise InvalidParameterError(
-                f"The 'x' argument must be a torch tensor of shape (N, ...). "
-                f"Got {type(x).__name__}."
-            )
+            raise invalid("x", "a torch tensor of shape (N, ...)", got=f"{type(x).__name__}")
         if not x.is_floating_point():
-            raise InvalidParameterError(
-                f"The 'x' argument must be a floating-point tensor (images in "
-                f"{list(self.clamp or ('-inf', 'inf'))}). Got dtype {x.dtype}."
+            raise invalid(
+                "x",
+                f"a floating-point tensor (images in {list(self.clamp or ('-inf', 'inf'))})",
+                got=f"dtype {x.dtype}",
             )
         if x.ndim < 2 or x.shape[0] == 0:
-            raise InvalidParameterError(
-                "The 'x' argument must be a non-empty batch of shape (N, ...) with at least "
-                f"2 dimensions (add a batch axis with x[None]). Got shape {tuple(x.shape)}."
+            raise invalid(
+                "x",
+                "a non-empty batch of shape (N, ...) with at least 2 dimensions "
+                "(add a batch axis with x[None])",
+                got=f"shape {tuple(x.shape)}",
             )
         if not bool(torch.isfinite(x).all()):
             raise InvalidParameterError("The 'x' argument contains NaN or infinite values.")
@@ -208,9 +208,7 @@ class Attack:
         if isinstance(y, (np.ndarray, list, tuple)):
             y = torch.as_tensor(np.asarray(y))
         if not isinstance(y, torch.Tensor):
-            raise InvalidParameterError(
-                f"The 'y' argument must be a tensor of integer labels. Got {type(y).__name__}."
-            )
+            raise invalid("y", "a tensor of integer labels", got=f"{type(y).__name__}")
         if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
             raise InvalidParameterError(
                 f"The 'y' argument must hold integer labels. Got dtype {y.dtype}."

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import InvalidParameterError, check_scalar, check_torch_seed
+from .._validation import InvalidParameterError, check_scalar, check_torch_seed, invalid
 from ..trainer import as_tensor, predict
 from .base import check_clamp
 
@@ -120,9 +120,7 @@ def fourier_heatmap(
             f"of shape (N,); got x {tuple(x.shape)} and y {tuple(y.shape)}."
         )
     if not x.is_floating_point():
-        raise InvalidParameterError(
-            f"The 'x' argument must be a floating-point tensor. Got {x.dtype}."
-        )
+        raise invalid("x", "a floating-point tensor", got=f"{x.dtype}")
     h, w = x.shape[-2:]
     gen = check_torch_seed(seed)  # None: the global generator, read but never seeded
     signs = (torch.randint(0, 2, (x.shape[0],), generator=gen) * 2 - 1).to(x.dtype)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import InvalidParameterError, check_scalar
+from .._validation import InvalidParameterError, check_scalar, invalid
 from ..utils import is_torch
 
 __all__ = ["linear_min_norm_l2", "linear_min_norm_linf", "linear_max_linf", "linear_scores"]
@@ -63,9 +63,10 @@ def _prepare(w, b, x0):
 
     w, b, x0, any_torch = _to_torch(w, b, x0)
     if w.ndim not in (1, 2) or w.shape[-1] == 0:
-        raise InvalidParameterError(
-            "The 'w' argument must be a weight vector of shape (d,) (two classes) or a matrix "
-            f"of shape (K, d) (K classes). Got shape {tuple(w.shape)}."
+        raise invalid(
+            "w",
+            "a weight vector of shape (d,) (two classes) or a matrix of shape (K, d) (K classes)",
+            got=f"shape {tuple(w.shape)}",
         )
     d = w.shape[-1]
     if x0.ndim not in (1, 2) or x0.shape[-1] != d:
@@ -75,9 +76,8 @@ def _prepare(w, b, x0):
         )
     if w.ndim == 1:
         if b.numel() != 1:
-            raise InvalidParameterError(
-                "The 'b' argument must be a scalar for a weight vector w of shape (d,). "
-                f"Got shape {tuple(b.shape)}."
+            raise invalid(
+                "b", "a scalar for a weight vector w of shape (d,)", got=f"shape {tuple(b.shape)}"
             )
         b = b.reshape(1)
         if not bool((w != 0).any()):

@@ -39,9 +39,10 @@ def _check_xy(x, y):
 
 def _check_attack(attack):
     if attack is not None and not callable(attack):
-        raise InvalidParameterError(
-            "The 'attack' argument must be an Attack (e.g. PGD(model, eps=0.1)), a callable "
-            f"(x, y) -> x_adv, or None. Got {type(attack).__name__}."
+        raise invalid(
+            "attack",
+            "an Attack (e.g. PGD(model, eps=0.1)), a callable (x, y) -> x_adv, or None",
+            got=f"{type(attack).__name__}",
         )
     return attack
 
@@ -172,9 +173,11 @@ def adversarial_training(
     import torch
 
     if attack is None or not callable(attack):
-        raise InvalidParameterError(
-            "The 'attack' argument must be an Attack built on this model (e.g. "
-            f"FGSM(model, eps=0.2)) or a callable (x, y) -> x_adv. Got {type(attack).__name__}."
+        raise invalid(
+            "attack",
+            "an Attack built on this model (e.g. FGSM(model, eps=0.2)) or a callable "
+            "(x, y) -> x_adv",
+            got=f"{type(attack).__name__}",
         )
     if isinstance(attack, Attack) and attack.model is not model:
         raise InvalidParameterError(
@@ -193,14 +196,12 @@ def adversarial_training(
         elif optimizer.lower() == "sgd":
             optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
         else:
-            raise InvalidParameterError(
-                f"The 'optimizer' argument must be 'adam', 'sgd' or a torch optimizer. "
-                f"Got {optimizer!r}."
-            )
+            raise invalid("optimizer", "'adam', 'sgd' or a torch optimizer", optimizer)
     elif not isinstance(optimizer, torch.optim.Optimizer):
-        raise InvalidParameterError(
-            "The 'optimizer' argument must be 'adam', 'sgd' or a torch.optim.Optimizer. "
-            f"Got {type(optimizer).__name__}."
+        raise invalid(
+            "optimizer",
+            "'adam', 'sgd' or a torch.optim.Optimizer",
+            got=f"{type(optimizer).__name__}",
         )
     seed = 0 if seed is None else check_scalar(seed, "seed", int, low=0)
 

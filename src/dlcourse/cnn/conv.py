@@ -32,6 +32,7 @@ from .._validation import (
     check_option,
     check_pair,
     check_scalar,
+    invalid,
 )
 from .im2col import _unfold_columns, output_size, pad2d
 
@@ -44,9 +45,10 @@ def _check_conv_args(x, w, b, stride, padding, padding_mode):
     w = as_tensor(w, "w", like=x)
     x4, unbatched = as_image_batch(x, "x")
     if w.ndim != 4:
-        raise InvalidParameterError(
-            f"The 'w' argument must be a 4-D tensor of filters (out_channels, in_channels, kh, "
-            f"kw). Got shape {tuple(w.shape)} ({w.ndim}-D)."
+        raise invalid(
+            "w",
+            "a 4-D tensor of filters (out_channels, in_channels, kh, kw)",
+            got=f"shape {tuple(w.shape)} ({w.ndim}-D)",
         )
     if x4.shape[1] != w.shape[1]:
         raise InvalidParameterError(

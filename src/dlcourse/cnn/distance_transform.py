@@ -59,10 +59,7 @@ def _as_numpy_input(x):
             return a
 
     if arr.ndim not in (1, 2) or arr.size == 0:
-        raise InvalidParameterError(
-            f"The 'x' argument must be a non-empty 1-D or 2-D array of scores. Got shape "
-            f"{arr.shape}."
-        )
+        raise invalid("x", "a non-empty 1-D or 2-D array of scores", got=f"shape {arr.shape}")
     if np.isnan(arr).any() or np.isposinf(arr).any():
         raise InvalidParameterError(
             "The 'x' argument must not contain NaN or +inf (-inf marks 'forbidden')."
@@ -103,9 +100,7 @@ def distance_transform(x, d, *, return_argmax: bool = False):
     """
     arr, back = _as_numpy_input(x)
     if not callable(d):
-        raise InvalidParameterError(
-            f"The 'd' argument must be a callable cost d(r). Got {type(d).__name__}."
-        )
+        raise invalid("d", "a callable cost d(r)", got=f"{type(d).__name__}")
     shape = arr.shape
     flat = arr.ravel()
     n = flat.size
@@ -282,7 +277,7 @@ def max_pool_via_distance_transform(x, kernel_size: int, stride: int | None = No
     """
     arr, back = _as_numpy_input(x)
     if arr.ndim != 2:
-        raise InvalidParameterError(f"The 'x' argument must be 2-D (H, W). Got shape {arr.shape}.")
+        raise invalid("x", "2-D (H, W)", got=f"shape {arr.shape}")
     k = int(kernel_size) if isinstance(kernel_size, (numbers.Integral, np.integer)) else None
     if k is None or isinstance(kernel_size, bool) or k < 1:
         raise invalid("kernel_size", "a positive int", kernel_size)

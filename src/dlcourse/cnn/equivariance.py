@@ -217,10 +217,7 @@ def equivariance_error(
     if transform_out is None:
         transform_out = transform
     elif not callable(transform_out):
-        raise InvalidParameterError(
-            "The 'transform_out' argument must be callable or None. "
-            f"Got {type(transform_out).__name__}."
-        )
+        raise invalid("transform_out", "callable or None", got=f"{type(transform_out).__name__}")
     fx = _evaluate(f, x)
     f_tx = _to_numpy(_evaluate(f, transform(x)), "f(transform(x))")
     t_fx = _to_numpy(transform_out(fx), "transform_out(f(x))")
@@ -279,7 +276,7 @@ def orbit_average(f: Callable, x, transforms: Iterable[Callable]):
     4.0
     """
     if not callable(f):
-        raise InvalidParameterError(f"The 'f' argument must be callable. Got {type(f).__name__}.")
+        raise invalid("f", "callable", got=f"{type(f).__name__}")
     transforms = list(transforms)
     if not transforms:
         raise InvalidParameterError(

@@ -34,7 +34,14 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .._validation import InvalidParameterError, as_image_batch, as_tensor, check_option, check_pair
+from .._validation import (
+    InvalidParameterError,
+    as_image_batch,
+    as_tensor,
+    check_option,
+    check_pair,
+    invalid,
+)
 
 __all__ = ["output_size", "pad2d", "sliding_windows", "im2col", "col2im"]
 
@@ -253,9 +260,8 @@ def col2im(cols, input_size, kernel_size, stride=1, padding=0):
     if unbatched:
         cols = cols.unsqueeze(0)
     if cols.ndim != 3:
-        raise InvalidParameterError(
-            f"The 'cols' argument must be 3-D (N, C*kh*kw, L) or 2-D (C*kh*kw, L). "
-            f"Got shape {tuple(cols.shape)}."
+        raise invalid(
+            "cols", "3-D (N, C*kh*kw, L) or 2-D (C*kh*kw, L)", got=f"shape {tuple(cols.shape)}"
         )
     h, w = check_pair(tuple(input_size), "input_size", low=1)
     kh, kw = check_pair(kernel_size, "kernel_size", low=1)

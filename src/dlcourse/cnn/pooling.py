@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import InvalidParameterError, as_image_batch, as_tensor, check_pair
+from .._validation import InvalidParameterError, as_image_batch, as_tensor, check_pair, invalid
 from .im2col import sliding_windows
 
 __all__ = [
@@ -38,9 +38,10 @@ def _pool_args(x, kernel_size, stride, padding):
     stride = kernel if stride is None else check_pair(stride, "stride", low=1)
     ph, pw = check_pair(padding, "padding", low=0)
     if 2 * ph > kernel[0] or 2 * pw > kernel[1]:
-        raise InvalidParameterError(
-            f"The 'padding' argument must be at most half the kernel size {kernel}. "
-            f"Got {(ph, pw)} (a window could then see only padding)."
+        raise invalid(
+            "padding",
+            f"at most half the kernel size {kernel}",
+            got=f"{(ph, pw)} (a window could then see only padding)",
         )
     if not x.is_floating_point():
         raise InvalidParameterError(f"Pooling needs a floating-point x. Got dtype {x.dtype}.")

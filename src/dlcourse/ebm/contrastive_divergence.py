@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from .._validation import InvalidParameterError, check_scalar, renamed_kwargs
+from .._validation import InvalidParameterError, check_scalar, invalid, renamed_kwargs
 from ..utils import is_torch
 from .langevin import langevin_sample
 
@@ -126,15 +126,13 @@ def contrastive_divergence_step(
         ``loss`` (float) and ``negatives`` (detached tensor: the new chain states).
     """
     if not is_torch(x):
-        raise InvalidParameterError(
-            f"The 'x' argument must be a torch.Tensor. Got {type(x).__name__}."
-        )
+        raise invalid("x", "a torch.Tensor", got=f"{type(x).__name__}")
     start = x if chains is None else chains
     if not is_torch(start) or start.shape[1:] != x.shape[1:]:
-        raise InvalidParameterError(
-            "The 'chains' argument must be a torch.Tensor whose rows have the shape of the rows "
-            f"of 'x' {tuple(x.shape[1:])}. Got "
-            f"{tuple(start.shape) if is_torch(start) else type(start).__name__}."
+        raise invalid(
+            "chains",
+            f"a torch.Tensor whose rows have the shape of the rows of 'x' {tuple(x.shape[1:])}",
+            got=f"{tuple(start.shape) if is_torch(start) else type(start).__name__}",
         )
     if sampler is None:
 

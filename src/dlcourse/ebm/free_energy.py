@@ -56,9 +56,7 @@ def _check_energies(E: Any, dim: int):
         try:
             E = np.asarray(E, dtype=np.float64)
         except (TypeError, ValueError):
-            raise InvalidParameterError(
-                f"The 'E' argument must be an array of energies. Got {type(E).__name__}."
-            ) from None
+            raise invalid("E", "an array of energies", got=f"{type(E).__name__}") from None
         if E.ndim == 0:
             raise InvalidParameterError(
                 "The 'E' argument must have at least one axis (the latent values)."
@@ -69,9 +67,10 @@ def _check_energies(E: Any, dim: int):
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
         raise invalid("dim", "an integer axis", dim)
     if not -n_axes <= dim < n_axes:
-        raise InvalidParameterError(
-            f"The 'dim' argument must be an axis of E, in [{-n_axes}, {n_axes}). "
-            f"Got {dim} for E of shape {tuple(E.shape)}."
+        raise invalid(
+            "dim",
+            f"an axis of E, in [{-n_axes}, {n_axes})",
+            got=f"{dim} for E of shape {tuple(E.shape)}",
         )
     if E.shape[dim] == 0:
         raise InvalidParameterError(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .._validation import InvalidParameterError, check_scalar, check_torch_seed
+from .._validation import InvalidParameterError, check_scalar, check_torch_seed, invalid
 from ..trainer import History, train
 from .augment import random_affine
 from .contrastive import info_nce
@@ -66,9 +66,7 @@ def pretrain_info_nce(
     from ..trainer import as_tensor
 
     if not isinstance(encoder, torch.nn.Module):
-        raise InvalidParameterError(
-            f"The 'encoder' argument must be a torch.nn.Module. Got {type(encoder).__name__}."
-        )
+        raise invalid("encoder", "a torch.nn.Module", got=f"{type(encoder).__name__}")
     tau = check_scalar(temperature, "temperature", float, low=0, closed="neither")
     x = as_tensor(x)
     if x.ndim < 2 or x.shape[0] < 2:

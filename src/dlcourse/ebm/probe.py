@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .._validation import InvalidParameterError, check_scalar, check_seed, renamed_kwargs
+from .._validation import InvalidParameterError, check_scalar, check_seed, invalid, renamed_kwargs
 
 __all__ = ["label_subset", "encode", "linear_probe", "supervised_baseline"]
 
@@ -25,9 +25,8 @@ __all__ = ["label_subset", "encode", "linear_probe", "supervised_baseline"]
 def _labels(y) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
-        raise InvalidParameterError(
-            f"The 'y' argument must be a 1-d array of integer class labels. Got shape {y.shape}, "
-            f"dtype {y.dtype}."
+        raise invalid(
+            "y", "a 1-d array of integer class labels", got=f"shape {y.shape}, dtype {y.dtype}"
         )
     return y
 

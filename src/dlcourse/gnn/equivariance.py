@@ -28,7 +28,13 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .._validation import InvalidParameterError, check_option, check_scalar, check_torch_seed
+from .._validation import (
+    InvalidParameterError,
+    check_option,
+    check_scalar,
+    check_torch_seed,
+    invalid,
+)
 from .graph import _is_integer_dtype, check_edge_index
 
 __all__ = ["permutation_matrix", "permute_graph", "check_equivariance", "LEVELS"]
@@ -39,19 +45,14 @@ LEVELS = ("node", "graph", "edge")
 def _check_perm(perm, n: int | None = None) -> torch.Tensor:
     p = torch.as_tensor(np.asarray(perm) if not isinstance(perm, torch.Tensor) else perm)
     if p.ndim != 1 or not _is_integer_dtype(p):
-        raise InvalidParameterError(
-            f"The 'perm' argument must be a 1-d integer array. Got shape {tuple(p.shape)}, "
-            f"dtype {p.dtype}."
-        )
+        raise invalid("perm", "a 1-d integer array", got=f"shape {tuple(p.shape)}, dtype {p.dtype}")
     p = p.long()
     if n is not None and p.shape[0] != n:
         raise InvalidParameterError(
             f"The 'perm' argument must have {n} entries, one per node. Got {len(p)}."
         )
     if not torch.equal(torch.sort(p.cpu()).values, torch.arange(p.shape[0])):
-        raise InvalidParameterError(
-            f"The 'perm' argument must be a permutation of 0..{p.shape[0] - 1}. Got {p.tolist()}."
-        )
+        raise invalid("perm", f"a permutation of 0..{p.shape[0] - 1}", got=f"{p.tolist()}")
     return p
 
 
@@ -194,9 +195,7 @@ def check_equivariance(
     check_option(level, "level", LEVELS)
     n_perms = check_scalar(n_perms, "n_perms", int, low=1)
     if not isinstance(x, torch.Tensor):
-        raise InvalidParameterError(
-            f"The 'x' argument must be a torch tensor. Got {type(x).__name__}."
-        )
+        raise invalid("x", "a torch tensor", got=f"{type(x).__name__}")
     n = x.shape[0]
     gen = check_torch_seed(seed)
     worst = 0.0

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import InvalidParameterError, check_option
+from .._validation import InvalidParameterError, check_option, invalid
 from .scatter import AGGREGATORS, scatter
 
 __all__ = ["global_pool", "global_sum_pool", "global_mean_pool", "global_max_pool"]
@@ -54,17 +54,16 @@ def global_pool(
     [1.5, 10.0]
     """
     if not isinstance(x, torch.Tensor) or x.ndim != 2:
-        raise InvalidParameterError(
-            f"The 'x' argument must be a tensor of shape (num_nodes, d). Got {_shape(x)}."
-        )
+        raise invalid("x", "a tensor of shape (num_nodes, d)", got=f"{_shape(x)}")
     check_option(reduce, "reduce", AGGREGATORS)
     if batch is None:
         batch = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
         num_graphs = 1 if num_graphs is None else num_graphs
     if not isinstance(batch, torch.Tensor) or batch.shape != (x.shape[0],):
-        raise InvalidParameterError(
-            f"The 'batch' argument must be a LongTensor of shape ({x.shape[0]},), one graph "
-            f"index per node. Got {_shape(batch)}."
+        raise invalid(
+            "batch",
+            f"a LongTensor of shape ({x.shape[0]},), one graph index per node",
+            got=f"{_shape(batch)}",
         )
     batch = batch.to(x.device).long()
     if batch.numel() and int(batch.min()) < 0:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import InvalidParameterError, check_option, check_scalar
+from .._validation import InvalidParameterError, check_option, check_scalar, invalid
 
 __all__ = ["AGGREGATORS", "scatter", "scatter_softmax"]
 
@@ -34,14 +34,13 @@ def _check(src: torch.Tensor, index: torch.Tensor, num_nodes: int) -> int:
     if not isinstance(src, torch.Tensor) or not isinstance(index, torch.Tensor):
         raise InvalidParameterError("scatter needs torch tensors for 'src' and 'index'.")
     if index.ndim != 1 or src.ndim == 0 or index.shape[0] != src.shape[0]:
-        raise InvalidParameterError(
-            "The 'index' argument must be 1-d with one entry per row of 'src'. Got index of "
-            f"shape {tuple(index.shape)} and src of shape {tuple(src.shape)}."
+        raise invalid(
+            "index",
+            "1-d with one entry per row of 'src'",
+            got=f"index of shape {tuple(index.shape)} and src of shape {tuple(src.shape)}",
         )
     if index.dtype != torch.long:
-        raise InvalidParameterError(
-            f"The 'index' argument must be a LongTensor. Got dtype {index.dtype}."
-        )
+        raise invalid("index", "a LongTensor", got=f"dtype {index.dtype}")
     num_nodes = check_scalar(num_nodes, "num_nodes", int, low=0)
     return int(num_nodes)
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import InvalidParameterError, check_scalar
+from .._validation import check_scalar, invalid
 from ._arrays import (
     check_lam,
     prepare,
@@ -64,11 +64,12 @@ def check_step(step: Any, L: float) -> float:
         return default
     s = check_scalar(step, "step", float, low=0, closed="neither")
     if s > limit * (1 + _STEP_SLACK):
-        raise InvalidParameterError(
-            f"The 'step' argument must be at most 1/L = {limit:.6g}, where "
-            f"L = ||D^T D||_2 = {L:.6g} is the Lipschitz constant of the gradient; a larger "
-            f"step voids the convergence guarantee (and above 2/L the iterates diverge). "
-            f"Got step={s:.6g}. Leave step=None to use 1/L."
+        raise invalid(
+            "step",
+            f"at most 1/L = {limit:.6g} (L = ||D^T D||_2 = {L:.6g}, the Lipschitz constant of "
+            "the gradient: a larger step voids the convergence guarantee, and above 2/L the "
+            "iterates diverge; leave step=None to use 1/L)",
+            got=f"{s:.6g}",
         )
     return s
 

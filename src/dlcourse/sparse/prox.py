@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import InvalidParameterError, check_reduction
+from .._validation import InvalidParameterError, check_reduction, invalid
 from ..utils import is_torch
 from ._arrays import check_lam, prepare, prepare_codes, spectral_norm_sq
 
@@ -117,9 +117,10 @@ def group_soft_threshold(x: Any, t: float, groups: Any) -> Any:
     t = check_lam(t)
     g = np.asarray(groups)
     if g.ndim != 1 or g.shape[0] != x.shape[-1] or not np.issubdtype(g.dtype, np.integer):
-        raise InvalidParameterError(
-            f"The 'groups' argument must be an integer array of shape (n_atoms,) = "
-            f"({x.shape[-1]},). Got {g.dtype} array of shape {g.shape}."
+        raise invalid(
+            "groups",
+            f"an integer array of shape (n_atoms,) = ({x.shape[-1]},)",
+            got=f"{g.dtype} array of shape {g.shape}",
         )
     _, labels = np.unique(g, return_inverse=True)
     n_groups = int(labels.max()) + 1

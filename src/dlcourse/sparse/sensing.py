@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import InvalidParameterError, check_scalar, check_seed
+from .._validation import InvalidParameterError, check_scalar, check_seed, invalid
 from .ista import fista
 
 __all__ = [
@@ -54,7 +54,7 @@ def sparse_vectors(n: int, k: int, n_signals: int = 1, seed: Any = 0) -> np.ndar
     )
     k = check_scalar(k, "k", int, low=0)
     if k > n:
-        raise InvalidParameterError(f"The 'k' argument must be at most n = {n}. Got {k}.")
+        raise invalid("k", f"at most n = {n}", got=f"{k}")
     rng = _rng(seed)
     U = np.zeros((n_signals, n))
     support = np.argsort(rng.random((n_signals, n)), axis=1)[:, :k]
