@@ -203,3 +203,16 @@ def test_no_argument_check_outside_the_validation_module():
         if re.search(r"raise (ValueError|TypeError)\(", line)
     ]
     assert not offenders, offenders
+
+
+def test_invalid_with_a_description_instead_of_a_repr():
+    from dlcourse._validation import invalid
+
+    err = invalid("x", "of shape (N, C)", got="shape (3,)", caller="f")
+    assert str(err) == "The 'x' argument of f must be of shape (N, C). Got shape (3,) instead."
+    with pytest.raises(
+        InvalidParameterError, match=r"'y' argument of fgsm must be of shape \(2,\)"
+    ):
+        attacks.fgsm(
+            torch.nn.Linear(4, 3), torch.zeros(2, 4), torch.zeros(3, dtype=torch.long), 0.1
+        )

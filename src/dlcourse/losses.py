@@ -63,9 +63,7 @@ def _pair(o, y, name_o: str = "o", name_y: str = "y") -> tuple[np.ndarray, np.nd
     o = as_float_array(o, name_o, min_ndim=1)
     y = as_float_array(y, name_y, min_ndim=1)
     if o.ndim > 2:
-        raise InvalidParameterError(
-            f"The '{name_o}' argument must have shape (n,) or (n, k). Got {o.shape}."
-        )
+        raise invalid(name_o, "of shape (n,) or (n, k)", got=f"{o.shape}")
     if o.shape != y.shape:
         raise InvalidParameterError(
             f"The '{name_o}' and '{name_y}' arguments must have the same shape. "
@@ -103,9 +101,7 @@ def _targets(y, n: int, k: int) -> np.ndarray:
         return one_hot(y_arr, k)
     y_arr = as_float_array(y_arr, "y", min_ndim=1)
     if y_arr.shape != (n, k):
-        raise InvalidParameterError(
-            f"The 'y' argument must have shape ({n},) or ({n}, {k}). Got {y_arr.shape}."
-        )
+        raise invalid("y", f"of shape ({n},) or ({n}, {k})", got=f"{y_arr.shape}")
     if np.any(y_arr < 0):
         raise InvalidParameterError(
             "The 'y' argument must be non-negative (a target distribution)."

@@ -29,9 +29,7 @@ def _check_lim(name: str, lim) -> tuple[float, float]:
     try:
         lo, hi = (float(v) for v in lim)
     except (TypeError, ValueError):
-        raise InvalidParameterError(
-            f"The '{name}' argument must be a pair (low, high). Got {lim!r}."
-        ) from None
+        raise invalid(name, "a pair (low, high)", lim) from None
     if not lo < hi:
         raise InvalidParameterError(f"The '{name}' argument must satisfy low < high. Got {lim!r}.")
     return lo, hi
@@ -167,9 +165,7 @@ def trajectory(
     """
     path = np.asarray(path, dtype=float)
     if path.ndim != 2 or path.shape[1] != 2 or path.shape[0] < 1:
-        raise InvalidParameterError(
-            f"The 'path' argument must have shape (T, 2) with T >= 1. Got {path.shape}."
-        )
+        raise invalid("path", "of shape (T, 2) with T >= 1", got=f"{path.shape}")
     ax = _axes(ax)
     (line,) = ax.plot(
         path[:, 0],

@@ -214,9 +214,10 @@ class Attack:
                 f"The 'y' argument must hold integer labels. Got dtype {y.dtype}."
             )
         if y.ndim != 1 or y.shape[0] != x.shape[0]:
-            raise InvalidParameterError(
-                f"The 'y' argument must have shape ({x.shape[0]},), one label per row of x. "
-                f"Got shape {tuple(y.shape)}."
+            raise invalid(
+                "y",
+                f"of shape ({x.shape[0]},), one label per row of x",
+                got=f"shape {tuple(y.shape)}",
             )
         if y.numel() and (int(y.min()) < 0 or int(y.max()) >= n_outputs):
             raise InvalidParameterError(

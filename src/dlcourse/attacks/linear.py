@@ -49,9 +49,8 @@ def _to_torch(w, b, x0):
             try:
                 a = torch.as_tensor(np.asarray(a, dtype=np.float64))
             except (TypeError, ValueError):
-                raise InvalidParameterError(
-                    f"The '{name}' argument must be an array or tensor of real numbers. "
-                    f"Got {type(a).__name__}."
+                raise invalid(
+                    name, "an array or tensor of real numbers", got=f"{type(a).__name__}"
                 ) from None
         out.append(a.to(device=device, dtype=dtype))
     return (*out, any_torch)
@@ -70,9 +69,10 @@ def _prepare(w, b, x0):
         )
     d = w.shape[-1]
     if x0.ndim not in (1, 2) or x0.shape[-1] != d:
-        raise InvalidParameterError(
-            f"The 'x0' argument must have shape ({d},) or (n, {d}) to match w of shape "
-            f"{tuple(w.shape)}. Got shape {tuple(x0.shape)}."
+        raise invalid(
+            "x0",
+            f"of shape ({d},) or (n, {d}) to match w of shape {tuple(w.shape)}",
+            got=f"shape {tuple(x0.shape)}",
         )
     if w.ndim == 1:
         if b.numel() != 1:
@@ -90,9 +90,8 @@ def _prepare(w, b, x0):
                 f"The 'w' argument of shape (K, d) needs K >= 2 classes. Got K = {w.shape[0]}."
             )
         if b.shape != (w.shape[0],):
-            raise InvalidParameterError(
-                f"The 'b' argument must have shape ({w.shape[0]},), one bias per class. "
-                f"Got shape {tuple(b.shape)}."
+            raise invalid(
+                "b", f"of shape ({w.shape[0]},), one bias per class", got=f"shape {tuple(b.shape)}"
             )
     if not all(bool(torch.isfinite(a).all()) for a in (w, b, x0)):
         raise InvalidParameterError("The arguments w, b and x0 must contain only finite numbers.")

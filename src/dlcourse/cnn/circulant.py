@@ -27,7 +27,7 @@ import numbers
 import numpy as np
 import torch
 
-from .._validation import InvalidParameterError, as_array_or_tensor, check_pair
+from .._validation import InvalidParameterError, as_array_or_tensor, check_pair, invalid
 from .im2col import output_size
 
 __all__ = ["conv1d_circular", "conv2d_circular", "circulant", "circulant2d", "conv_matrix"]
@@ -36,10 +36,7 @@ __all__ = ["conv1d_circular", "conv2d_circular", "circulant", "circulant2d", "co
 def _check_array(name: str, value, ndim: int):
     value = as_array_or_tensor(value, name)
     if value.ndim != ndim:
-        raise InvalidParameterError(
-            f"The '{name}' argument must be {ndim}-D. Got shape {tuple(value.shape)} "
-            f"({value.ndim}-D)."
-        )
+        raise invalid(name, f"{ndim}-D", got=f"shape {tuple(value.shape)} ({value.ndim}-D)")
     return value
 
 
@@ -49,9 +46,7 @@ def _check_size(name: str, value) -> int:
         or isinstance(value, bool)
         or value < 1
     ):
-        raise InvalidParameterError(
-            f"The '{name}' argument must be a positive integer. Got {value!r}."
-        )
+        raise invalid(name, "a positive integer", value)
     return int(value)
 
 

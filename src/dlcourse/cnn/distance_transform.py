@@ -136,14 +136,11 @@ def _check_coefficients(a, b, ndim: int):
             isinstance(t, (numbers.Real, np.floating, np.integer)) and not isinstance(t, bool)
             for t in vals
         ):
-            raise InvalidParameterError(
-                f"The '{name}' argument must be a real number or {ndim} of them (one per axis). "
-                f"Got {v!r}."
-            )
+            raise invalid(name, f"a real number or {ndim} of them (one per axis)", v)
         vals = tuple(float(t) for t in vals)
         if not all(np.isfinite(vals)) or (positive and min(vals) <= 0):
             rule = "> 0 (the parabolas must open downwards)" if positive else "finite"
-            raise InvalidParameterError(f"The '{name}' argument must be {rule}. Got {v!r}.")
+            raise invalid(name, f"{rule}", v)
         return vals
 
     return pair("a", a, True), pair("b", b, False)
@@ -247,7 +244,7 @@ def box_cost(low: int, high: int):
     """
     for name, v in (("low", low), ("high", high)):
         if not isinstance(v, (numbers.Integral, np.integer)) or isinstance(v, bool):
-            raise InvalidParameterError(f"The '{name}' argument must be an int. Got {v!r}.")
+            raise invalid(name, "an int", v)
     if low > high:
         raise InvalidParameterError(f"box_cost needs low <= high. Got low={low}, high={high}.")
 

@@ -211,9 +211,7 @@ def equivariance_error(
     """
     for name, fn in (("f", f), ("transform", transform)):
         if not callable(fn):
-            raise InvalidParameterError(
-                f"The '{name}' argument must be callable. Got {type(fn).__name__}."
-            )
+            raise invalid(name, "callable", got=f"{type(fn).__name__}")
     if transform_out is None:
         transform_out = transform
     elif not callable(transform_out):
@@ -247,9 +245,7 @@ def invariance_error(f: Callable, transform: Callable, x) -> float:
     """
     for name, fn in (("f", f), ("transform", transform)):
         if not callable(fn):
-            raise InvalidParameterError(
-                f"The '{name}' argument must be callable. Got {type(fn).__name__}."
-            )
+            raise invalid(name, "callable", got=f"{type(fn).__name__}")
     fx = _to_numpy(_evaluate(f, x), "f(x)")
     f_tx = _to_numpy(_evaluate(f, transform(x)), "f(transform(x))")
     if f_tx.shape != fx.shape:

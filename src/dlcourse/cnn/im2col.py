@@ -270,10 +270,11 @@ def col2im(cols, input_size, kernel_size, stride=1, padding=0):
     ho, wo = output_size((h, w), (kh, kw), stride, (ph, pw))
     n, rows, length = cols.shape
     if rows % (kh * kw) != 0 or length != ho * wo:
-        raise InvalidParameterError(
-            f"The 'cols' argument must have shape (N, C*{kh}*{kw}, {ho * wo}) for input_size "
-            f"{(h, w)}, kernel_size {(kh, kw)}, stride {stride}, padding {(ph, pw)}. "
-            f"Got shape {tuple(cols.shape)}."
+        raise invalid(
+            "cols",
+            f"of shape (N, C*{kh}*{kw}, {ho * wo}) for input_size {(h, w)}, "
+            f"kernel_size {(kh, kw)}, stride {stride}, padding {(ph, pw)}",
+            got=f"shape {tuple(cols.shape)}",
         )
     c = rows // (kh * kw)
     core = cols.reshape(n, c, kh, kw, ho, wo).permute(2, 3, 1, 0, 4, 5)  # kh kw C N Ho Wo

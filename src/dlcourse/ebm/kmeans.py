@@ -31,6 +31,7 @@ from .._validation import (
     check_ndim,
     check_scalar,
     check_seed,
+    invalid,
     renamed_kwargs,
 )
 from .free_energy import free_energy
@@ -168,9 +169,7 @@ class KMeansEBM:
         w = self._check_fitted()
         z = np.asarray(z, dtype=np.float64)
         if z.ndim != 2 or z.shape[1] != w.shape[0]:
-            raise InvalidParameterError(
-                f"The 'z' argument must have shape (n, {w.shape[0]}). Got {z.shape}."
-            )
+            raise invalid("z", f"of shape (n, {w.shape[0]})", got=f"{z.shape}")
         return z @ w
 
     @property

@@ -29,7 +29,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._validation import InvalidParameterError, check_scalar, check_torch_seed, renamed_kwargs
+from .._validation import (
+    InvalidParameterError,
+    check_scalar,
+    check_torch_seed,
+    invalid,
+    renamed_kwargs,
+)
 
 __all__ = ["RBM"]
 
@@ -88,13 +94,9 @@ class RBM(nn.Module):
     # ------------------------------------------------------------------ checks
     def _check(self, name: str, t, size: int):
         if not isinstance(t, torch.Tensor):
-            raise InvalidParameterError(
-                f"The '{name}' argument must be a torch.Tensor. Got {type(t).__name__}."
-            )
+            raise invalid(name, "a torch.Tensor", got=f"{type(t).__name__}")
         if t.ndim != 2 or t.shape[1] != size:
-            raise InvalidParameterError(
-                f"The '{name}' argument must have shape (n, {size}). Got {tuple(t.shape)}."
-            )
+            raise invalid(name, f"of shape (n, {size})", got=f"{tuple(t.shape)}")
         return t.to(dtype=self.W.dtype, device=self.W.device)
 
     # ------------------------------------------------------------------ energies

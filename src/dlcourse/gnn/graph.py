@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from .._validation import InvalidParameterError, check_scalar
+from .._validation import InvalidParameterError, check_scalar, invalid
 
 __all__ = [
     "Graph",
@@ -80,9 +80,7 @@ def _to_tensor(a, name: str) -> torch.Tensor:
     try:
         return torch.as_tensor(np.asarray(a))
     except (TypeError, ValueError, RuntimeError):
-        raise InvalidParameterError(
-            f"The '{name}' argument must be a torch tensor or an array. Got {type(a).__name__}."
-        ) from None
+        raise invalid(name, "a torch tensor or an array", got=f"{type(a).__name__}") from None
 
 
 def _check_num_nodes(num_nodes) -> int:
@@ -115,9 +113,10 @@ def check_edge_index(edge_index, num_nodes: int | None = None) -> torch.Tensor:
     """
     ei = _to_tensor(edge_index, "edge_index")
     if ei.ndim != 2 or ei.shape[0] != 2:
-        raise InvalidParameterError(
-            "The 'edge_index' argument must have shape (2, E): row 0 the sources, row 1 the "
-            f"targets. Got shape {tuple(ei.shape)}."
+        raise invalid(
+            "edge_index",
+            "of shape (2, E): row 0 the sources, row 1 the targets",
+            got=f"shape {tuple(ei.shape)}",
         )
     if not _is_integer_dtype(ei):
         raise InvalidParameterError(
@@ -230,9 +229,10 @@ def _infer_num_nodes(ei: torch.Tensor) -> int:
 def _check_edge_weight(edge_weight, ei: torch.Tensor) -> torch.Tensor:
     w = _to_tensor(edge_weight, "edge_weight").to(ei.device)
     if w.shape != (ei.shape[1],):
-        raise InvalidParameterError(
-            f"The 'edge_weight' argument must have shape (E,) = ({ei.shape[1]},), one weight "
-            f"per edge. Got shape {tuple(w.shape)}."
+        raise invalid(
+            "edge_weight",
+            f"of shape (E,) = ({ei.shape[1]},), one weight per edge",
+            got=f"shape {tuple(w.shape)}",
         )
     if not w.is_floating_point():
         w = w.to(torch.get_default_dtype())

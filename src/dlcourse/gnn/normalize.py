@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import InvalidParameterError
+from .._validation import InvalidParameterError, invalid
 from .graph import _append_self_loops, _dense, _infer_num_nodes, check_edge_index
 
 __all__ = ["normalized_adjacency", "gcn_norm", "laplacian"]
@@ -123,10 +123,7 @@ def gcn_norm(
     else:
         w = torch.as_tensor(edge_weight, device=ei.device)
         if w.shape != (ei.shape[1],):
-            raise InvalidParameterError(
-                f"The 'edge_weight' argument must have shape ({ei.shape[1]},). "
-                f"Got {tuple(w.shape)}."
-            )
+            raise invalid("edge_weight", f"of shape ({ei.shape[1]},)", got=f"{tuple(w.shape)}")
         if not w.is_floating_point():
             w = w.to(dtype or torch.get_default_dtype())
         check_nonnegative(w, "edge_weight")

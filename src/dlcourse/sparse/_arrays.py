@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import InvalidParameterError, as_float_array, check_scalar
+from .._validation import InvalidParameterError, as_float_array, check_scalar, invalid
 from ..utils import is_torch
 
 
@@ -64,9 +64,10 @@ def prepare(D: Any, x: Any, x_name: str = "x"):
             f"Got shape {tuple(D.shape)}."
         )
     if x.ndim not in (1, 2):
-        raise InvalidParameterError(
-            f"The '{x_name}' argument must have shape (n_features,) or (n_signals, n_features). "
-            f"Got shape {tuple(x.shape)}."
+        raise invalid(
+            x_name,
+            "of shape (n_features,) or (n_signals, n_features)",
+            got=f"shape {tuple(x.shape)}",
         )
     if x.shape[-1] != D.shape[0]:
         raise InvalidParameterError(

@@ -40,6 +40,7 @@ from .._validation import (
     check_ndim,
     check_scalar,
     check_seed,
+    invalid,
 )
 from ..utils import is_torch
 from ._arrays import check_lam
@@ -159,9 +160,8 @@ class DictionaryLearning:
         else:
             D = np.array(self.D0, dtype=np.float64)
             if D.shape != (p, K):
-                raise InvalidParameterError(
-                    f"The 'D0' argument must have shape (n_features, n_atoms) = ({p}, {K}). "
-                    f"Got {D.shape}."
+                raise invalid(
+                    "D0", f"of shape (n_features, n_atoms) = ({p}, {K})", got=f"{D.shape}"
                 )
         D = normalize_atoms(D)
         A = np.zeros((K, K))

@@ -28,6 +28,7 @@ from .._validation import (
     check_ndim,
     check_scalar,
     check_torch_seed,
+    invalid,
 )
 from ..utils import is_torch
 from ._arrays import check_lam, spectral_norm_sq
@@ -215,9 +216,7 @@ def train_lista(
     dtype, dev = params[0].dtype, params[0].device
     x = torch.as_tensor(np.asarray(x) if not is_torch(x) else x).to(dtype=dtype, device=dev)
     if x.ndim != 2:
-        raise InvalidParameterError(
-            f"The 'x' argument must have shape (n_signals, n_features). Got {x.shape}."
-        )
+        raise invalid("x", "of shape (n_signals, n_features)", got=f"{x.shape}")
     if z_target is None:
         if not (hasattr(model, "D") and hasattr(model, "lam")):
             raise InvalidParameterError(
@@ -230,9 +229,10 @@ def train_lista(
         dtype=dtype, device=dev
     )
     if z_target.ndim != 2 or z_target.shape[0] != x.shape[0]:
-        raise InvalidParameterError(
-            f"The 'z_target' argument must have shape (n_signals, n_atoms) with n_signals = "
-            f"{x.shape[0]}. Got {tuple(z_target.shape)}."
+        raise invalid(
+            "z_target",
+            f"of shape (n_signals, n_atoms) with n_signals = {x.shape[0]}",
+            got=f"{tuple(z_target.shape)}",
         )
     generator = check_torch_seed(seed)
     loader = torch.utils.data.DataLoader(

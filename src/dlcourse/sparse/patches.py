@@ -28,6 +28,7 @@ from .._validation import (
     check_ndim,
     check_scalar,
     check_seed,
+    invalid,
 )
 
 __all__ = ["image_patches", "whiten", "atom_spread", "atom_orientedness", "atom_grid"]
@@ -97,9 +98,7 @@ def whiten(X: Any, eps: float = 1e-2, return_matrix: bool = False):
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] < 2:
-        raise InvalidParameterError(
-            f"The 'X' argument must have shape (n_signals >= 2, n_features). Got {X.shape}."
-        )
+        raise invalid("X", "of shape (n_signals >= 2, n_features)", got=f"{X.shape}")
     eps = check_scalar(eps, "eps", float, low=0, closed="neither")
     Xc = X - X.mean(axis=1, keepdims=True)
     C = Xc.T @ Xc / Xc.shape[0]

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import InvalidParameterError, check_scalar, check_torch_seed
+from .._validation import InvalidParameterError, check_scalar, check_torch_seed, invalid
 from ..utils import is_torch
 from ._arrays import check_lam
 from .dictionary import normalize_atoms
@@ -144,9 +144,7 @@ def predictive_sparse_decomposition(
         dev = torch.device("cpu") if device is None else torch.device(device)
         Xt = torch.as_tensor(arr, dtype=torch.float64, device=dev)
     if Xt.ndim != 2:
-        raise InvalidParameterError(
-            f"The 'X' argument must have shape (n_signals, n_features). Got {tuple(Xt.shape)}."
-        )
+        raise invalid("X", "of shape (n_signals, n_features)", got=f"{tuple(Xt.shape)}")
     n, p = Xt.shape
     K = check_scalar(n_atoms, "n_atoms", int, low=1)
     lam = check_lam(lam)
@@ -167,9 +165,8 @@ def predictive_sparse_decomposition(
     else:
         D = torch.as_tensor(np.asarray(D0) if not is_torch(D0) else D0).to(Xt.dtype).to(dev)
         if tuple(D.shape) != (p, K):
-            raise InvalidParameterError(
-                f"The 'D0' argument must have shape (n_features, n_atoms) = ({p}, {K}). "
-                f"Got {tuple(D.shape)}."
+            raise invalid(
+                "D0", f"of shape (n_features, n_atoms) = ({p}, {K})", got=f"{tuple(D.shape)}"
             )
     D = normalize_atoms(D)
     if encoder is None:

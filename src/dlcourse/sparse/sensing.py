@@ -106,13 +106,14 @@ def recover(
     A = np.asarray(A, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if A.ndim != 2:
-        raise InvalidParameterError(f"The 'A' argument must have shape (m, n). Got {A.shape}.")
+        raise invalid("A", "of shape (m, n)", got=f"{A.shape}")
     one = y.ndim == 1
     Y = y[None] if one else y
     if Y.ndim != 2 or Y.shape[1] != A.shape[0]:
-        raise InvalidParameterError(
-            f"The 'y' argument must have shape (n_signals, m) with m = {A.shape[0]} "
-            f"measurements (the rows of A). Got {y.shape}."
+        raise invalid(
+            "y",
+            f"of shape (n_signals, m) with m = {A.shape[0]} measurements (the rows of A)",
+            got=f"{y.shape}",
         )
     lam = check_scalar(lam, "lam", float, low=0, closed="neither")
     n_stages = check_scalar(n_stages, "n_stages", int, low=1)
