@@ -304,8 +304,14 @@ class Course:
         results = self.results(assignment, [student] if student else None)
         if student and not results:
             raise ValueError(f"No graded submission of {assignment!r} by {student!r}.")
-        for result in results:
-            write_feedback(self, result)
+        failed = []
+        for result in results:  # one student's page that cannot be written stops no other
+            try:
+                write_feedback(self, result)
+            except OSError as exc:
+                failed.append(f"{result.student}: {exc}")
+        if failed:
+            raise RuntimeError("feedback not written for " + "; ".join(failed[:20]))
         return self.root / "feedback"
 
     def grades(self) -> list[dict]:

@@ -134,20 +134,23 @@ def render_feedback(result, notebook: nbformat.NotebookNode | None, note: str = 
         return clean_text(_page(summary, NOTE_NO_NOTEBOOK.format(why=first)))
 
 
-def write_feedback(course, result) -> Path:
-    """Write ``feedback/<student>/<assignment>/<notebook>.html`` for one result: a page for
-    every result, whatever its notebook holds."""
-    nb_name = course.notebook_name(result.assignment)
-    graded = course.root / "autograded" / result.student / result.assignment / nb_name
-    notebook, note = None, ""
-    if result.status == "graded" and graded.is_file():
-        try:
-            text = graded.read_bytes().decode("utf-8", errors="replace")
-            notebook = nbformat.reads(text, as_version=4)
-        except Exception as exc:  # noqa: BLE001 - an unreadable graded notebook
-            note = NOTE_NO_NOTEBOOK.format(why=f"{type(exc).__name__}: {str(exc)[:200]}")
+def write_feedback(course, result) -> list[Path]:
+    """Write ``feedback/<student>/<assignment>/<notebook>.html`` for one result, one page per
+    notebook of the assignment (each with the whole submission's summary), whatever the graded
+    notebooks hold."""
     out = course.root / "feedback" / result.student / result.assignment
     out.mkdir(parents=True, exist_ok=True)
-    path = out / (Path(nb_name).stem + ".html")
-    path.write_text(render_feedback(result, notebook, note), encoding="utf-8", errors="replace")
-    return path
+    pages = []
+    for nb_name in course.notebook_names(result.assignment):
+        graded = course.root / "autograded" / result.student / result.assignment / nb_name
+        notebook, note = None, ""
+        if result.status == "graded" and graded.is_file():
+            try:
+                text = graded.read_bytes().decode("utf-8", errors="replace")
+                notebook = nbformat.reads(text, as_version=4)
+            except Exception as exc:  # noqa: BLE001 - an unreadable graded notebook
+                note = NOTE_NO_NOTEBOOK.format(why=f"{type(exc).__name__}: {str(exc)[:200]}")
+        path = out / (Path(nb_name).stem + ".html")
+        path.write_text(render_feedback(result, notebook, note), encoding="utf-8", errors="replace")
+        pages.append(path)
+    return pages

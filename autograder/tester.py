@@ -428,12 +428,17 @@ class Session:
             code = compile(
                 TransformerManager().transform_cell(cell.source), f"<cell {cell.grade_id}>", "exec"
             )
+            if self.ep is not None:  # its look-ups of student names wait no longer than it
+                self.ep.deadline = time.monotonic() + self.timeout
             self._with_alarm(lambda: exec(code, self.ns))
         except BaseException as exc:  # noqa: BLE001 - reported, grading goes on
             self.events.append(
                 f"locked cell {cell.grade_id!r} failed in the test process: "
                 f"{type(exc).__name__}: {str(exc)[:200]}"
             )
+        finally:
+            if self.ep is not None:
+                self.ep.deadline = None
         for name in self.ns._from_student:
             self.ns.pop(name, None)
 

@@ -226,6 +226,7 @@ def test_hidden_tests_never_reach_graded_notebook_or_feedback(graded):
     course.feedback("hw", "leak")
     page = (course.root / "feedback" / "leak" / "hw" / "main.html").read_text()
     assert HIDDEN_SECRET not in page
+    assert (course.root / "feedback" / "leak" / "hw" / "second.html").is_file()  # a page each
 
 
 def test_tampering_is_flagged_for_review(graded):
