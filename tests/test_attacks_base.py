@@ -245,12 +245,13 @@ def test_renamed_arguments_still_work_for_one_release_and_warn():
     assert torch.equal(old, PGD(model, 0.1, 0.02, 3, seed=torch.Generator().manual_seed(0))(x, y))
 
 
-def test_pgd_function_and_class_take_the_same_arguments_and_defaults():
+@pytest.mark.parametrize("cls, fn", [(PGD, pgd), (FGSM, fgsm), (DeepFool, deepfool)])
+def test_function_and_class_forms_take_the_same_arguments_and_defaults(cls, fn):
     import inspect
 
-    cls = inspect.signature(PGD.__init__).parameters
-    fn = inspect.signature(pgd).parameters
-    shared = [k for k in cls if k not in ("self", "model")]
-    assert shared == [k for k in fn if k not in ("model", "x", "y")]
+    cls_params = inspect.signature(cls.__init__).parameters
+    fn_params = inspect.signature(fn).parameters
+    shared = [k for k in cls_params if k not in ("self", "model")]
+    assert shared == [k for k in fn_params if k not in ("model", "x", "y")]
     for k in shared:
-        assert cls[k].default == fn[k].default, k
+        assert cls_params[k].default == fn_params[k].default, k

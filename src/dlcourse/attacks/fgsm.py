@@ -55,11 +55,12 @@ class FGSM(Attack):
         return self.project(x + self.eps * grad.sign())
 
 
-def fgsm(model, x, y, eps: float, *, targeted: bool = False, loss_fn=None, clamp=(0.0, 1.0)):
+def fgsm(model, x, y, eps: float = 0.1, *, targeted: bool = False, loss_fn=None, clamp=(0.0, 1.0)):
     """Fast gradient sign method: one step of size eps along the sign of the loss gradient.
 
-    Functional form of :class:`FGSM` (same arguments); returns ``x_adv`` detached, with the
-    shape, dtype and device of ``x``. The model's parameters and mode are left unchanged.
+    Functional form of :class:`FGSM` (same arguments and defaults); returns ``x_adv``
+    detached, with the shape, dtype and device of ``x``. The model's parameters and mode are
+    left unchanged.
 
     Examples
     --------
