@@ -139,14 +139,14 @@ def _deepfool_rows(ta, model, x, y) -> list[dict]:
 
     rows = []
     t0 = time.perf_counter()
-    x_all = DeepFool(model, overshoot=0.02, max_iter=50)(x)
+    x_all = DeepFool(model, overshoot=0.02, steps=50)(x)
     t_all = time.perf_counter() - t0
     fooled_all, _, med_all = stats(x_all, x, label)
 
     n = DEEPFOOL_PEER
     xs, ls = x[:n], label[:n]
     t0 = time.perf_counter()
-    x_ours = DeepFool(model, overshoot=0.02, max_iter=50)(xs)
+    x_ours = DeepFool(model, overshoot=0.02, steps=50)(xs)
     t_ours = time.perf_counter() - t0
     t0 = time.perf_counter()
     x_peer = ta.DeepFool(model, steps=50, overshoot=0.02)(xs, ls)

@@ -55,7 +55,7 @@ def _mlp_step_rows(dtype, threads: str) -> dict:
     x = rng.standard_normal((64, 784)).astype(dtype)
     y = rng.integers(0, 10, 64)
 
-    model = MLP([784, 128, 10], rng=0, dtype=dtype)
+    model = MLP([784, 128, 10], seed=0, dtype=dtype)
     opt = SGD(model.parameters(), lr=0.01, momentum=0.9)
     xt = Tensor(x)
 

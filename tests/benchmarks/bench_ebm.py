@@ -117,7 +117,7 @@ def _rbm_row() -> dict:
             for i in range(0, len(v_tr), 100):
                 step = ebm.contrastive_divergence_step(
                     rbm, v_tr[order[i : i + 100]], opt, chains=chains,
-                    sampler=lambda s, rbm=rbm, gen=gen: rbm.gibbs(s, 1, generator=gen),
+                    sampler=lambda s, rbm=rbm, gen=gen: rbm.gibbs(s, 1, seed=gen),
                 )  # fmt: skip
                 chains = step.negatives if method == "PCD" else None
                 updates += 1
