@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import base64
 import builtins
+import collections
 import json
 import operator
 import os
 import re
 import select
+import sys
 import time
 import traceback
 
@@ -34,6 +36,15 @@ STALL_LIMIT = 300.0  # seconds a write may wait for a peer that stopped reading,
 TRUSTED_ERROR = "raised by a function the tests passed in (details are not shown)"
 
 _NUMERIC_KINDS = "biufc"
+_ARRAY_KINDS = "biufcUSMm"  # any dtype but object (O) and raw/structured (V) crosses by value
+PRINTED_LIMIT = 1_000_000  # characters of what a student's function prints, sent with its result
+MAX_ITEMS = 100_000  # items of a generator or iterator materialised when it crosses
+# builtin types that cross by name (``dtype=bool``, ``defaultdict(list)``)
+_BUILTIN_TYPES = {
+    t.__name__: t
+    for t in (bool, int, float, complex, str, bytes, bytearray, object, list, tuple, dict,
+              set, frozenset, slice, range, type(None))
+}  # fmt: skip
 
 
 class ProtocolError(Exception):
@@ -118,7 +129,7 @@ def _array_from_payload(d: dict):
         raw = base64.b64decode(d["b64"], validate=True)
     except Exception as exc:
         raise ProtocolError(f"bad array payload: {exc}") from None
-    if dtype.kind not in _NUMERIC_KINDS or dtype.hasobject or any(s < 0 for s in shape):
+    if dtype.kind not in _ARRAY_KINDS or dtype.hasobject or any(s < 0 for s in shape):
         raise ProtocolError(f"array of dtype {dtype} or shape {shape} is not plain data")
     if len(raw) != dtype.itemsize * int(np.prod(shape, dtype=np.int64)):
         raise ProtocolError("array payload size does not match its shape")
@@ -221,7 +232,10 @@ class Endpoint:
                 raise ProtocolError(f"response {msg.get('id')!r} does not answer request {rid}")
             if msg.get("ok") is True:
                 return self.decode(msg.get("v"))
-            raise self.error_from(msg.get("err"))
+            err = msg.get("err")
+            if self.side == "t" and isinstance(err, dict):
+                emit_printed(err.get("printed"))  # what the student's code printed, then failed
+            raise self.error_from(err)
 
     def handle(self, msg: dict) -> None:
         """Serve one request from the other end and send the response."""
@@ -247,31 +261,91 @@ class Endpoint:
             raise ValueError("the value is nested too deeply to transfer")
         if obj is None or isinstance(obj, (bool, str)):
             return obj
-        if isinstance(obj, int) and type(obj) is int:
+        t = type(obj)
+        if t is int:
             return obj
-        if type(obj) is float:
+        if t is float:
             return {"$": "float", "v": repr(obj)}
-        if type(obj) is complex:
+        if t is complex:
             return {"$": "complex", "re": repr(obj.real), "im": repr(obj.imag)}
-        if type(obj) in (list, tuple):
-            return {"$": type(obj).__name__, "v": [self.encode(x, depth + 1) for x in obj]}
-        if type(obj) is dict:
+        if t in (list, tuple, set, frozenset):
+            return {"$": t.__name__, "v": [self.encode(x, depth + 1) for x in obj]}
+        if t in (dict, collections.Counter, collections.OrderedDict, collections.defaultdict):
             items = [[self.encode(k, depth + 1), self.encode(v, depth + 1)] for k, v in obj.items()]
-            return {"$": "dict", "v": items}
-        if type(obj) is slice:
+            if t is collections.defaultdict:
+                factory = obj.default_factory
+                known = _BUILTIN_TYPES.get(getattr(factory, "__name__", None)) is factory
+                return {"$": "ddict", "f": factory.__name__ if known else None, "v": items}
+            return {"$": _MAPPING_TAGS[t], "v": items}
+        if t is collections.deque:
+            v = [self.encode(x, depth + 1) for x in obj]
+            return {"$": "deque", "maxlen": obj.maxlen, "v": v}
+        if t is range:
+            return {"$": "range", "v": [obj.start, obj.stop, obj.step]}
+        if t in (bytes, bytearray):
+            return {"$": t.__name__, "b64": base64.b64encode(obj).decode("ascii")}
+        if t is slice:
             return {
                 "$": "slice",
                 "v": [self.encode(x, depth + 1) for x in (obj.start, obj.stop, obj.step)],
             }
         if obj is Ellipsis:
             return {"$": "ellipsis"}
-        mod = type(obj).__module__
+        if t.__module__ in ("decimal", "_decimal", "_pydecimal") and t.__name__ == "Decimal":
+            return {"$": "decimal", "v": str(obj)}
+        if t.__module__ == "fractions" and t.__name__ == "Fraction":
+            return {"$": "fraction", "v": [int(obj.numerator), int(obj.denominator)]}
+        if t is Record:
+            fields = object.__getattribute__(obj, "_fields")
+            return {
+                "$": "record",
+                "name": object.__getattribute__(obj, "_name"),
+                "v": [[k, self.encode(v, depth + 1)] for k, v in fields.items()],
+            }
+        if t is StudentIterator:
+            items = object.__getattribute__(obj, "_items")
+            pos = object.__getattribute__(obj, "_pos")
+            return {
+                "$": "iter",
+                "v": [self.encode(x, depth + 1) for x in items[pos:]],
+                "more": object.__getattribute__(obj, "_more"),
+            }
+        if isinstance(obj, type):
+            described = self._encode_class(obj)
+            if described is not None:
+                return described
+        elif self.side == "w":  # the student's values: the kinds only a student sends by value
+            if isinstance(obj, tuple) and _plain_namedtuple(t):
+                fields = [str(f) for f in t._fields]
+                v = [self.encode(x, depth + 1) for x in obj]
+                return {"$": "ntuple", "name": t.__name__, "fields": fields, "v": v}
+            if _is_dataclass_instance(obj):
+                names = [str(f) for f in type(obj).__dataclass_fields__]
+                fields = [[k, self.encode(getattr(obj, k), depth + 1)] for k in names]
+                return {"$": "record", "name": t.__qualname__, "v": fields}
+            if _is_iterator(obj):
+                items, more = [], False
+                for x in obj:
+                    if len(items) >= MAX_ITEMS:
+                        more = True
+                        break
+                    items.append(self.encode(x, depth + 1))
+                return {"$": "iter", "v": items, "more": more}
+        mod = t.__module__
         if mod == "numpy":
             np = _np()
-            if isinstance(obj, np.ndarray) and obj.dtype.kind in _NUMERIC_KINDS:
+            if isinstance(obj, np.ndarray) and obj.dtype.kind in _ARRAY_KINDS:
                 return {"$": "nd", **_array_payload(obj)}
-            if isinstance(obj, np.generic) and obj.dtype.kind in _NUMERIC_KINDS:
+            if isinstance(obj, np.generic) and obj.dtype.kind in _ARRAY_KINDS:
                 return {"$": "npscalar", **_array_payload(np.asarray(obj))}
+            if isinstance(obj, np.dtype) and obj.kind in _ARRAY_KINDS:
+                return {"$": "dtype", "v": obj.str}
+        if mod.startswith("numpy.dtypes"):
+            np = _np()
+            if isinstance(obj, np.dtype) and obj.kind in _ARRAY_KINDS:
+                return {"$": "dtype", "v": obj.str}
+        if mod == "torch" and t.__name__ == "dtype":
+            return {"$": "tdtype", "v": str(obj).removeprefix("torch.")}
         if _is_tensor(obj) and str(obj.layout) == "torch.strided":
             t = obj.detach().cpu()
             if str(t.dtype) == "torch.bfloat16":
@@ -281,6 +355,10 @@ class Endpoint:
                 "requires_grad": bool(obj.requires_grad),
                 **_array_payload(t.numpy()),
             }
+        if mod.startswith("pandas.") and t.__name__ in ("DataFrame", "Series"):
+            described = self._encode_pandas(obj, depth)
+            if described is not None:
+                return described
         if isinstance(obj, _ProxyBase) and object.__getattribute__(obj, "_ep") is self:
             return {"$": "ref", "side": self._other(), "id": object.__getattribute__(obj, "_id")}
         if self.export_filter is not None and not self.export_filter(obj):
@@ -294,6 +372,55 @@ class Endpoint:
             "side": self.side,
             "id": hid,
             "type": type(obj).__name__[:100],
+        }
+
+    def _encode_class(self, cls):
+        """A class that crosses by name: a builtin type, a NumPy scalar type, and from the
+        student an exception class (by its MRO's names) or a plain namedtuple class."""
+        name = getattr(cls, "__name__", None)
+        if isinstance(name, str) and _BUILTIN_TYPES.get(name) is cls:
+            return {"$": "btype", "v": name}
+        if cls.__module__ == "numpy":
+            np = _np()
+            if issubclass(cls, np.generic) and cls is not np.generic:
+                try:
+                    dtype = np.dtype(cls)
+                except TypeError:
+                    dtype = None
+                if dtype is not None and dtype.kind in _ARRAY_KINDS:
+                    return {"$": "nptype", "v": dtype.str}
+        if self.side == "w":
+            if issubclass(cls, BaseException):
+                return {"$": "exctype", "mro": class_mro(cls)}
+            if _plain_namedtuple(cls):
+                return {"$": "ntclass", "name": cls.__name__, "fields": list(cls._fields)}
+        return None
+
+    def _encode_pandas(self, obj, depth: int):
+        """A DataFrame or Series by value: its columns (arrays, or lists of Python values for
+        object columns), index and names."""
+
+        def column(values):
+            a = values.to_numpy()
+            if a.dtype.kind in _ARRAY_KINDS:
+                return {"$": "nd", **_array_payload(a)}
+            return self.encode(a.tolist(), depth + 2)
+
+        def index(ix):
+            return {"v": column(ix), "name": self.encode(ix.name, depth + 2)}
+
+        if type(obj).__name__ == "Series":
+            return {
+                "$": "series",
+                "v": column(obj),
+                "index": index(obj.index),
+                "name": self.encode(obj.name, depth + 1),
+            }
+        return {
+            "$": "frame",
+            "columns": [self.encode(c, depth + 1) for c in obj.columns],
+            "v": [column(obj.iloc[:, i]) for i in range(obj.shape[1])],
+            "index": index(obj.index),
         }
 
     def _other(self) -> str:
@@ -320,12 +447,74 @@ class Endpoint:
                 return [self.decode(x, depth + 1) for x in d["v"]]
             if tag == "tuple":
                 return tuple(self.decode(x, depth + 1) for x in d["v"])
-            if tag == "dict":
-                return {self.decode(k, depth + 1): self.decode(v, depth + 1) for k, v in d["v"]}
+            if tag in ("set", "frozenset"):
+                kind = set if tag == "set" else frozenset
+                return kind(self.decode(x, depth + 1) for x in d["v"])
+            if tag in _MAPPING_KINDS:
+                items = [(self.decode(k, depth + 1), self.decode(v, depth + 1)) for k, v in d["v"]]
+                return _MAPPING_KINDS[tag](items)
+            if tag == "ddict":
+                factory = d.get("f")
+                factory = _BUILTIN_TYPES[factory] if factory is not None else None
+                items = [(self.decode(k, depth + 1), self.decode(v, depth + 1)) for k, v in d["v"]]
+                return collections.defaultdict(factory, items)
+            if tag == "deque":
+                maxlen = d.get("maxlen")
+                if maxlen is not None and (type(maxlen) is not int or maxlen < 0):
+                    raise ProtocolError("bad deque length")
+                return collections.deque((self.decode(x, depth + 1) for x in d["v"]), maxlen)
+            if tag == "range":
+                start, stop, step = (_int(x) for x in d["v"])
+                return range(start, stop, step)
+            if tag in ("bytes", "bytearray"):
+                raw = base64.b64decode(d["b64"], validate=True)
+                return raw if tag == "bytes" else bytearray(raw)
             if tag == "slice":
                 return slice(*(self.decode(x, depth + 1) for x in d["v"]))
             if tag == "ellipsis":
                 return Ellipsis
+            if tag == "decimal":
+                import decimal
+
+                return decimal.Decimal(str(d["v"])[:MAX_TEXT])
+            if tag == "fraction":
+                import fractions
+
+                n, m = (_int(x) for x in d["v"])
+                return fractions.Fraction(n, m)
+            if tag == "btype":
+                return _BUILTIN_TYPES[d["v"]]
+            if tag in ("nptype", "dtype"):
+                dtype = _plain_dtype(d["v"])
+                return dtype.type if tag == "nptype" else dtype
+            if tag == "tdtype":
+                import torch
+
+                value = getattr(torch, str(d["v"]))
+                if not isinstance(value, torch.dtype):
+                    raise ProtocolError("not a torch dtype")
+                return value
+            if tag == "ntuple":
+                cls = namedtuple_class(d["name"], d["fields"])
+                return cls._make(self.decode(x, depth + 1) for x in d["v"])
+            if tag == "ntclass":
+                return namedtuple_class(d["name"], d["fields"])
+            if tag == "record":
+                fields = {}
+                for k, v in d["v"]:
+                    if not isinstance(k, str):
+                        raise ProtocolError("a field name must be a string")
+                    fields[k] = self.decode(v, depth + 1)
+                return Record(clean_text(d["name"])[:200], fields)
+            if tag == "iter":
+                items = [self.decode(x, depth + 1) for x in d["v"]]
+                return StudentIterator(items, bool(d.get("more")))
+            if tag == "exctype":
+                if self.side != "t":
+                    raise ProtocolError("only the student process sends exception classes")
+                return exception_class(d["mro"])
+            if tag in ("frame", "series"):
+                return self._decode_pandas(d, depth)
             if tag == "nd":
                 return _array_from_payload(d)
             if tag == "npscalar":
@@ -352,28 +541,337 @@ class Endpoint:
                 return proxy
         except ProtocolError:
             raise
-        except (KeyError, TypeError, ValueError, RecursionError) as exc:
+        except (KeyError, TypeError, ValueError, RecursionError, AttributeError) as exc:
             raise ProtocolError(f"malformed value {tag!r}: {exc}") from None
+        except ImportError as exc:
+            raise ProtocolError(f"a value of kind {tag!r} needs {exc.name}") from None
         raise ProtocolError(f"unknown value tag {tag!r}")
 
+    def _decode_pandas(self, d, depth: int):
+        import pandas as pd
+
+        def column(c):
+            if isinstance(c, dict) and c.get("$") == "nd":
+                return _array_from_payload(c)
+            values = self.decode(c, depth + 2)
+            if not isinstance(values, list):
+                raise ProtocolError("a column must be a list or an array")
+            return values
+
+        def index(ix):
+            return pd.Index(column(ix["v"]), name=self.decode(ix.get("name"), depth + 2))
+
+        if d["$"] == "series":
+            return pd.Series(
+                column(d["v"]), index=index(d["index"]), name=self.decode(d.get("name"), depth + 1)
+            )
+        columns = [self.decode(c, depth + 1) for c in d["columns"]]
+        data = [column(c) for c in d["v"]]
+        if len(columns) != len(data):
+            raise ProtocolError("a DataFrame needs one name per column")
+        frame = pd.DataFrame(dict(enumerate(data)), index=index(d["index"]))
+        frame.columns = pd.Index(columns) if columns else frame.columns
+        return frame
+
     def error_from(self, err) -> BaseException:
-        """Turn an error payload into an exception to raise locally (built-in types only)."""
+        """Turn an error payload into an exception to raise locally.
+
+        A built-in exception type is itself; from the student process, a class of an installed
+        package that this process has already imported (``numpy.linalg.LinAlgError``) is that
+        class, and a class the student defined is a subclass of :class:`RemoteError` of the
+        same name (see :func:`exception_class`). Lookups are by dictionary only: a name the
+        student sends never imports a module nor runs code of this process.
+        """
         if not isinstance(err, dict):
             return ProtocolError("malformed error response")
         name = str(err.get("type", "Exception"))[:100]
-        message = str(err.get("msg", ""))[:MAX_TEXT]
-        cls = getattr(builtins, name, None)
+        message = clean_text(str(err.get("msg", ""))[:MAX_TEXT])
         if name == "StopIteration":
             return StopIteration()
-        if isinstance(cls, type) and issubclass(cls, Exception) and cls is not StopIteration:
+        mro = err.get("mro")
+        cls = None
+        if self.side == "t" and mro is not None:
             try:
-                exc = cls(message)
-            except Exception:  # noqa: BLE001 - e.g. UnicodeDecodeError needs 5 arguments
-                exc = RemoteError(f"{name}: {message}")
-        else:
+                cls = exception_class(mro)
+            except ProtocolError:
+                cls = None
+        if cls is None:
+            cls = getattr(builtins, name, None)
+            if not (isinstance(cls, type) and issubclass(cls, Exception)):
+                cls = None
+        exc = None
+        if cls is not None and cls is not StopIteration:
+            exc = _instantiate(cls, message)
+        if exc is None:
             exc = RemoteError(f"{name}: {message}")
         exc.remote_traceback = str(err.get("tb", ""))[-MAX_TEXT:]
         return exc
+
+
+_MAPPING_TAGS = {
+    dict: "dict",
+    collections.Counter: "counter",
+    collections.OrderedDict: "odict",
+}
+_MAPPING_KINDS = {tag: kind for kind, tag in _MAPPING_TAGS.items()}
+
+
+def _int(x) -> int:
+    if type(x) is not int:
+        raise ProtocolError("expected an integer")
+    return x
+
+
+def _plain_dtype(spec):
+    np = _np()
+    dtype = np.dtype(str(spec)[:40])
+    if dtype.kind not in _ARRAY_KINDS or dtype.hasobject:
+        raise ProtocolError(f"dtype {dtype} is not plain data")
+    return dtype
+
+
+def _plain_namedtuple(cls) -> bool:
+    """A namedtuple class (``collections.namedtuple`` or ``typing.NamedTuple``) that adds no
+    methods of its own: its instances are plain data."""
+    try:
+        if cls.__bases__ != (tuple,):
+            return False
+        fields = cls.__dict__.get("_fields")
+        if not isinstance(fields, tuple) or not all(type(f) is str for f in fields):
+            return False
+        for key, value in cls.__dict__.items():
+            if key not in _NAMEDTUPLE_OWN and key not in fields and callable(value):
+                return False
+        return True
+    except Exception:  # noqa: BLE001 - the student's class: not one we can describe
+        return False
+
+
+_NAMEDTUPLE_OWN = {
+    "__new__", "_make", "_replace", "__repr__", "_asdict", "__getnewargs__", "__init__",
+    "__class_getitem__", "__orig_bases__",
+}  # fmt: skip
+
+
+def _is_dataclass_instance(obj) -> bool:
+    try:
+        return not isinstance(obj, type) and isinstance(
+            type(obj).__dict__.get("__dataclass_fields__"), dict
+        )
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _is_iterator(obj) -> bool:
+    """A generator, or an iterator of a builtin kind (``map``, ``zip``, ``itertools.count``)."""
+    import types
+
+    t = type(obj)
+    if t is types.GeneratorType:
+        return True
+    return t.__module__ in ("builtins", "itertools") and hasattr(t, "__next__")
+
+
+def _instantiate(cls, message: str):
+    """An instance of exception class ``cls`` carrying ``message``, without running its
+    ``__init__`` unless it is a class of ours or a built-in one (None if that fails)."""
+    try:
+        if issubclass(cls, RemoteError) or cls.__module__ == "builtins":
+            return cls(message)
+        exc = BaseException.__new__(cls, message)
+        exc.args = (message,)
+        return exc
+    except Exception:  # noqa: BLE001 - e.g. UnicodeDecodeError needs 5 arguments
+        return None
+
+
+class Record:
+    """A student's dataclass instance, by value: the class's name and the fields' values.
+
+    Read-only. It equals another record of the same class name and fields, and a dataclass
+    instance of this process with the same field names and values; equality is computed here,
+    from data, whatever the student's class defines. ``isinstance`` against the student's
+    class does not hold (that class lives in the other process).
+    """
+
+    __slots__ = ("_name", "_fields")
+
+    def __init__(self, name: str, fields: dict):
+        object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "_fields", dict(fields))
+
+    def __getattr__(self, name):
+        fields = object.__getattribute__(self, "_fields")
+        if name in fields:
+            return fields[name]
+        raise AttributeError(f"{object.__getattribute__(self, '_name')} has no field {name!r}")
+
+    def __setattr__(self, name, value):
+        raise AttributeError("a record of the student's dataclass is read-only")
+
+    __delattr__ = __setattr__
+
+    def _items(self):
+        return list(object.__getattribute__(self, "_fields").items())
+
+    def __eq__(self, other):
+        mine = self._items()
+        if isinstance(other, Record):
+            same_class = object.__getattribute__(other, "_name") == self._name
+            return same_class and mine == other._items()
+        if _is_dataclass_instance(other):
+            names = list(type(other).__dataclass_fields__)
+            return [k for k, _ in mine] == names and [v for _, v in mine] == [
+                getattr(other, k) for k in names
+            ]
+        return NotImplemented
+
+    def __ne__(self, other):
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __hash__(self):
+        return hash((self._name, tuple(v for _, v in self._items())))
+
+    def __repr__(self):
+        inner = ", ".join(f"{k}={v!r}" for k, v in self._items())
+        return f"{self._name}({inner})"
+
+    def _asdict(self) -> dict:
+        return dict(self._items())
+
+
+class StudentIterator:
+    """A student's generator or iterator, run to its end (at most :data:`MAX_ITEMS` items)
+    in the student process; iterating past what crossed raises instead of ending early."""
+
+    __slots__ = ("_items", "_pos", "_more")
+
+    def __init__(self, items: list, more: bool):
+        self._items, self._pos, self._more = items, 0, more
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._pos < len(self._items):
+            self._pos += 1
+            return self._items[self._pos - 1]
+        if self._more:
+            raise RuntimeError(
+                f"the iterator produced more than {MAX_ITEMS} items (it may never end); "
+                "only the first ones reached the test"
+            )
+        raise StopIteration
+
+    def __repr__(self):
+        return f"<iterator of the student's code ({len(self._items)} items)>"
+
+
+# -- classes by name -----------------------------------------------------------------------------
+MAX_CLASSES = 1000  # classes made here for the student's names, per process
+_CLASSES: dict[tuple, type] = {}
+_GRADER_MODULES = ("autograder", "_wire", "_worker", "__main__", "tester")
+
+
+def class_mro(cls) -> list[list[str]]:
+    """The names (module, qualified name) of a class and its bases, most derived first."""
+    names = []
+    for c in type.__getattribute__(cls, "__mro__")[:20]:
+        module = type.__getattribute__(c, "__module__")
+        qualname = type.__getattribute__(c, "__qualname__")
+        names.append([clean_text(module)[:200], clean_text(qualname)[:200]])
+    return names
+
+
+def known_class(module: str, qualname: str):
+    """A class of this process named ``module``/``qualname``, found by dictionary lookups
+    only (no import, no module ``__getattr__``, no descriptor); None if there is none."""
+    if module == "builtins":
+        obj = vars(builtins).get(qualname)
+        return obj if isinstance(obj, type) else None
+    if module.split(".")[0] in _GRADER_MODULES:
+        return None
+    obj = sys.modules.get(module)
+    if obj is None:
+        return None
+    for part in qualname.split("."):
+        space = object.__getattribute__(obj, "__dict__") if part else None
+        if space is None or part == "<locals>":
+            return None
+        obj = space.get(part)
+        if obj is None:
+            return None
+    return obj if isinstance(obj, type) else None
+
+
+def exception_class(mro) -> type:
+    """The class of this process for a student's exception class named by its MRO.
+
+    The first class of the MRO that this process knows (a built-in exception, or one of a
+    package already imported here) is used as it is; each class the student defined (in the
+    notebook, or in a module of theirs) becomes a subclass of :class:`RemoteError` and of its
+    parent, with the same name, made once per process, so that a test's ``except
+    ScaleError`` (``ScaleError`` read from the student's namespace) catches it.
+    """
+    if not isinstance(mro, list) or not mro or len(mro) > 20:
+        raise ProtocolError("malformed class description")
+    names = []
+    for entry in mro:
+        if not (
+            isinstance(entry, list) and len(entry) == 2 and all(isinstance(x, str) for x in entry)
+        ):
+            raise ProtocolError("malformed class description")
+        names.append((entry[0][:200], entry[1][:200]))
+    parent, own = Exception, names
+    for i, (module, qualname) in enumerate(names):
+        cls = known_class(module, qualname)
+        if cls is not None and issubclass(cls, BaseException):
+            parent, own = (cls if issubclass(cls, Exception) else Exception), names[:i]
+            break
+    for module, qualname in reversed(own):
+        parent = _student_class(module, qualname, parent)
+    return parent
+
+
+def _student_class(module: str, qualname: str, parent: type) -> type:
+    key = (module, qualname, parent)
+    cls = _CLASSES.get(key)
+    if cls is not None:
+        return cls
+    if len(_CLASSES) >= MAX_CLASSES:
+        return parent if issubclass(parent, RemoteError) else RemoteError
+    name = qualname.rsplit(".", 1)[-1] or "StudentError"
+    body = {"__module__": module, "__qualname__": qualname, "__doc__": None}
+    if issubclass(parent, RemoteError):
+        bases = (parent,)
+    elif parent is Exception:
+        bases = (RemoteError,)
+    else:
+        bases = (RemoteError, parent)
+    try:
+        cls = type(name, bases, body)
+    except TypeError:  # a layout conflict with the built-in parent
+        cls = type(name, (RemoteError,), body)
+    _CLASSES[key] = cls
+    return cls
+
+
+def namedtuple_class(name, fields) -> type:
+    """The namedtuple class of this process for a student's (one per name and fields)."""
+    if not isinstance(name, str) or not isinstance(fields, list) or len(fields) > 1000:
+        raise ProtocolError("malformed namedtuple")
+    if not all(isinstance(f, str) for f in fields):
+        raise ProtocolError("malformed namedtuple")
+    key = ("namedtuple", name, tuple(fields))
+    cls = _CLASSES.get(key)
+    if cls is None:
+        if len(_CLASSES) >= MAX_CLASSES:
+            raise ProtocolError("too many classes")
+        # collections.namedtuple checks that every name is an identifier and no keyword
+        cls = collections.namedtuple(name, fields)
+        _CLASSES[key] = cls
+    return cls
 
 
 def parse_message(data: bytes) -> dict:
@@ -414,6 +912,18 @@ def error_payload(exc: BaseException, with_traceback: bool = True) -> dict:
     except Exception:  # noqa: BLE001 - a hostile __str__
         msg = "<unprintable>"
     payload = {"type": type(exc).__name__, "msg": msg[:MAX_TEXT]}
+    try:
+        payload["mro"] = class_mro(type(exc))
+    except Exception:  # noqa: BLE001 - a class that hides its names: by its name only
+        pass
+    try:
+        printed = vars(exc).get("_wire_printed")
+    except Exception:  # noqa: BLE001
+        printed = None
+    if isinstance(printed, dict):
+        payload["printed"] = {
+            k: clean_text(printed.get(k, ""))[:PRINTED_LIMIT] for k in ("out", "err")
+        }
     if with_traceback:
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         payload["tb"] = tb[-MAX_TEXT:]
@@ -474,9 +984,11 @@ class StudentObject(_ProxyBase):
 
     def __call__(self, *args, **kwargs):
         reply = self._call("call", args, kwargs)
-        if not (isinstance(reply, list) and len(reply) == 2 and isinstance(reply[1], list)):
+        if not (isinstance(reply, list) and len(reply) in (2, 3) and isinstance(reply[1], list)):
             raise ProtocolError("malformed call result")
-        result, changed = reply
+        result, changed = reply[:2]
+        if len(reply) > 2:
+            emit_printed(reply[2])
         for where, new in changed:  # arrays and lists the student function modified in place
             old = args[where] if isinstance(where, int) else kwargs[where]
             write_back(old, new)
@@ -672,37 +1184,123 @@ def apply_op(name: str, args: list):
     raise ValueError(f"unknown operation {name!r}")
 
 
-def snapshot(value):
-    """A copy of an argument that a call might modify in place (arrays and lists), else None."""
+def emit_printed(printed) -> None:
+    """Write what a student's function printed during a call to this process's current
+    ``sys.stdout``/``sys.stderr`` (a test's ``redirect_stdout``, capsys); stderr only when a
+    test redirected it (not into the grader's log)."""
+    if not isinstance(printed, dict):
+        return
+    for key, stream in (("out", sys.stdout), ("err", sys.stderr)):
+        text = printed.get(key)
+        if not isinstance(text, str) or not text or stream is None:
+            continue
+        if key == "err" and stream is sys.__stderr__:
+            continue
+        try:
+            stream.write(clean_text(text)[:PRINTED_LIMIT])
+        except Exception:  # noqa: BLE001 - a closed or odd stream: the text is dropped
+            pass
+
+
+_MUTABLE = (list, dict, set, bytearray, collections.deque, collections.Counter,
+            collections.OrderedDict, collections.defaultdict)  # fmt: skip
+
+
+def _copy(value, depth: int = 0):
     np = _np()
     if isinstance(value, np.ndarray):
         return value.copy()
-    if type(value) is list:
-        return list(value)
+    t = type(value)
+    if depth > 50 or t not in _MUTABLE:
+        return value
+    if t in (set, bytearray):
+        return t(value)
+    if t is collections.deque:
+        return collections.deque((_copy(x, depth + 1) for x in value), value.maxlen)
+    if t is list:
+        return [_copy(x, depth + 1) for x in value]
+    items = [(k, _copy(v, depth + 1)) for k, v in value.items()]
+    if t is collections.defaultdict:
+        return collections.defaultdict(value.default_factory, items)
+    return t(items)
+
+
+def snapshot(value):
+    """A deep copy of an argument that a call might modify in place (arrays, lists, dicts,
+    sets, deques, bytearrays and containers of them), else None."""
+    np = _np()
+    if isinstance(value, np.ndarray) or type(value) in _MUTABLE:
+        return _copy(value)
     return None
 
 
-def changed_since(before, after) -> bool:
+def _same(before, after, depth: int = 0) -> bool:
     np = _np()
     if isinstance(before, np.ndarray):
-        same = (
+        return (
             isinstance(after, np.ndarray)
             and before.shape == after.shape
             and before.dtype == after.dtype
             and before.tobytes() == after.tobytes()
         )
-        return not same
-    try:
-        return type(after) is not list or len(before) != len(after) or before != after
-    except Exception:  # noqa: BLE001 - elements with odd comparisons: assume changed
+    if before is after:
         return True
+    if type(before) is not type(after) or depth > 50:
+        return False
+    if type(before) in (list, collections.deque, tuple):
+        return len(before) == len(after) and all(
+            _same(x, y, depth + 1) for x, y in zip(before, after, strict=True)
+        )
+    if isinstance(before, dict):
+        return list(before) == list(after) and all(
+            _same(v, after[k], depth + 1) for k, v in before.items()
+        )
+    try:
+        return bool(before == after)
+    except Exception:  # noqa: BLE001 - elements with odd comparisons: assume changed
+        return False
 
 
-def write_back(old, new) -> None:
-    """Apply a student's in-place change of an argument to the trusted original."""
+def changed_since(before, after) -> bool:
+    return not _same(before, after)
+
+
+def write_back(old, new, depth: int = 0) -> bool:
+    """Apply a student's in-place change of an argument to the trusted original, recursively
+    (the test's own inner lists, dicts and arrays keep their identity); False when ``old``
+    cannot take ``new`` in place (the caller then replaces it)."""
     np = _np()
-    if isinstance(old, np.ndarray) and isinstance(new, np.ndarray) and old.shape == new.shape:
-        if old.flags.writeable:
+    if isinstance(old, np.ndarray):
+        if isinstance(new, np.ndarray) and old.shape == new.shape and old.flags.writeable:
             np.copyto(old, new, casting="unsafe")
-    elif type(old) is list and type(new) is list:
+            return True
+        return False
+    if depth > 50:
+        return False
+    if type(old) is list and type(new) is list:
+        if len(old) == len(new):
+            for i, x in enumerate(new):
+                if not write_back(old[i], x, depth + 1):
+                    old[i] = x
+        else:
+            old[:] = new
+        return True
+    if isinstance(old, dict) and type(old) in _MUTABLE and isinstance(new, dict):
+        for key in [k for k in old if k not in new]:
+            del old[key]
+        for key, value in new.items():
+            if not (key in old and write_back(old[key], value, depth + 1)):
+                old[key] = value
+        return True
+    if type(old) is set and isinstance(new, (set, frozenset)):
+        old.clear()
+        old.update(new)
+        return True
+    if type(old) is collections.deque and isinstance(new, collections.deque):
+        old.clear()
+        old.extend(new)
+        return True
+    if type(old) is bytearray and isinstance(new, (bytes, bytearray)):
         old[:] = new
+        return True
+    return False

@@ -51,6 +51,32 @@ class CappedText(io.TextIOBase):
         return out
 
 
+class CallStream(io.TextIOBase):
+    """stdout or stderr while a test calls a student function: what is written goes on to the
+    cell's output (``target``) and is kept, up to ``_wire.PRINTED_LIMIT`` characters, to be
+    sent back with the call's result."""
+
+    def __init__(self, target):
+        self.target = target
+        self.parts: list[str] = []
+        self.kept = 0
+
+    def writable(self):
+        return True
+
+    def write(self, s):
+        s = str(s)
+        self.target.write(s)
+        if self.kept < _wire.PRINTED_LIMIT:
+            piece = s[: _wire.PRINTED_LIMIT - self.kept]
+            self.parts.append(piece)
+            self.kept += len(piece)
+        return len(s)
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
 class _LazyModule(types.ModuleType):
     """Stands in for a heavy module until code first uses one of its attributes."""
 
@@ -244,19 +270,33 @@ class Worker:
         return self.namespace[name]
 
     def op_call(self, ep, msg) -> list:
-        """Call a student function; the result and the arguments it changed in place."""
+        """Call a student function: the result, the arguments it changed in place, and what
+        it printed (``{"out": ..., "err": ...}``, which the test process writes to its own
+        stdout and stderr; it is also kept in the cell's output, capped as ever)."""
         fn = ep.decode(msg["fn"])
         args = ep.decode(msg["args"])
         kwargs = ep.decode(msg["kwargs"])
         before = {i: _wire.snapshot(a) for i, a in enumerate(args)}
         before.update({k: _wire.snapshot(v) for k, v in kwargs.items()})
-        result = fn(*args, **kwargs)
+        saved = sys.stdout, sys.stderr
+        out, err = CallStream(self.capture), CallStream(self.capture)
+        sys.stdout, sys.stderr = out, err
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            try:
+                exc._wire_printed = {"out": out.text(), "err": err.text()}
+            except Exception:  # noqa: BLE001 - an exception without attributes
+                pass
+            raise
+        finally:
+            sys.stdout, sys.stderr = saved
         changed = []
         for where, old in before.items():
             new = args[where] if isinstance(where, int) else kwargs[where]
             if old is not None and _wire.changed_since(old, new):
                 changed.append([where, new])
-        return [result, changed]
+        return [result, changed, {"out": out.text(), "err": err.text()}]
 
     def op_op(self, ep, msg):
         return _wire.apply_op(str(msg["name"]), ep.decode(msg["args"]))
