@@ -452,7 +452,7 @@ class Endpoint:
                 return kind(self.decode(x, depth + 1) for x in d["v"])
             if tag in _MAPPING_KINDS:
                 items = [(self.decode(k, depth + 1), self.decode(v, depth + 1)) for k, v in d["v"]]
-                return _MAPPING_KINDS[tag](items)
+                return _MAPPING_KINDS[tag](dict(items))
             if tag == "ddict":
                 factory = d.get("f")
                 factory = _BUILTIN_TYPES[factory] if factory is not None else None
@@ -1222,7 +1222,7 @@ def _copy(value, depth: int = 0):
     items = [(k, _copy(v, depth + 1)) for k, v in value.items()]
     if t is collections.defaultdict:
         return collections.defaultdict(value.default_factory, items)
-    return t(items)
+    return t(dict(items))
 
 
 def snapshot(value):

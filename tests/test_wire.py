@@ -250,3 +250,250 @@ def test_messages_of_too_many_objects_are_refused_before_decoding():
     finally:
         os.close(r)
         os.close(w)
+
+
+TYPES = """
+import collections, dataclasses, decimal, fractions, itertools, sys
+from typing import NamedTuple
+import numpy as np
+
+Point = collections.namedtuple("Point", "x y")
+
+class Pair(NamedTuple):
+    a: int
+    b: int
+
+class Fancy(NamedTuple):
+    a: int
+    def norm(self): return abs(self.a)
+
+@dataclasses.dataclass
+class Item:
+    name: str
+    qty: int
+
+@dataclasses.dataclass(eq=False)
+class Liar:
+    name: str
+    def __eq__(self, other): return True
+
+class LiarSet(set):
+    def __eq__(self, other): return True
+    __hash__ = None
+
+def values():
+    return {
+        "set": {1, 2, 3}, "frozenset": frozenset("ab"),
+        "counter": collections.Counter("abca"),
+        "odict": collections.OrderedDict([("b", 1), ("a", 2)]),
+        "ddict": collections.defaultdict(list, {"k": [1]}),
+        "lambda_ddict": collections.defaultdict(lambda: 0, {"k": 1}),
+        "deque": collections.deque([1, 2], maxlen=5),
+        "point": Point(1, 2), "pair": Pair(3, 4), "item": Item("pen", 2),
+        "range": range(2, 10, 3), "bytes": b"\\x00ab", "bytearray": bytearray(b"x"),
+        "decimal": decimal.Decimal("1.10"), "fraction": fractions.Fraction(1, 3),
+        "complex": 1 + 2j, "slice": slice(1, None, 2),
+        "strings": np.array(["a", "bc"]), "bools": np.array([True, False]),
+        "dates": np.array(["2020-01-01"], dtype="datetime64[D]"),
+        "dtype": np.dtype("float32"),
+    }
+
+def squares(n):
+    for i in range(n):
+        yield i * i
+
+def forever():
+    return itertools.count()
+
+def kinds(*args, **kwargs):
+    named = sorted(f"{k}:{type(v).__name__}" for k, v in kwargs.items())
+    return [type(a).__name__ for a in args] + named
+
+def make_array(dtype):
+    return np.zeros(2, dtype=dtype)
+
+class ScaleError(ValueError):
+    pass
+
+class Meta(type):
+    def __instancecheck__(cls, obj): return True
+    def __subclasscheck__(cls, sub): return True
+
+class Sneaky(Exception, metaclass=Meta):
+    pass
+
+def raise_scale():
+    raise ScaleError("negative scale")
+
+def raise_linalg():
+    np.linalg.inv(np.zeros((2, 2)))
+
+def raise_sneaky():
+    raise Sneaky("anything")
+
+def chatty(x):
+    print("computing", x)
+    print("careful", file=sys.stderr)
+    return 2 * x
+
+def chatty_fail():
+    print("about to fail")
+    raise ValueError("failed")
+
+def mutate(d, grid, s, nested):
+    d["new"] = [1]
+    d["old"].append(2)
+    grid[0][0] = 9
+    s.add(4)
+    nested["a"]["b"] = 5
+"""
+
+
+@pytest.fixture(scope="module")
+def typed(ep):
+    reply = ep.request("run_cell", source=TYPES)
+    assert reply["ok"], reply
+    return ep
+
+
+@pytest.mark.timeout(60)
+def test_more_kinds_of_plain_data_cross_by_value(typed):
+    import collections
+    import decimal
+    import fractions
+
+    v = student(typed, "values")()
+    assert v["set"] == {1, 2, 3} and type(v["set"]) is set
+    assert v["frozenset"] == frozenset("ab") and type(v["frozenset"]) is frozenset
+    assert v["counter"] == collections.Counter("abca") and type(v["counter"]) is collections.Counter
+    assert list(v["odict"]) == ["b", "a"] and type(v["odict"]) is collections.OrderedDict
+    assert v["ddict"]["missing"] == [] and v["ddict"]["k"] == [1]
+    assert v["lambda_ddict"] == {"k": 1} and v["lambda_ddict"].default_factory is None
+    assert v["deque"] == collections.deque([1, 2]) and v["deque"].maxlen == 5
+    assert v["point"] == (1, 2) and v["point"].x == 1 and v["point"]._fields == ("x", "y")
+    assert v["pair"].b == 4
+    assert isinstance(v["point"], student(typed, "Point"))  # the same class, made here
+    assert student(typed, "Point")(1, 2) == v["point"]
+    assert v["range"] == range(2, 10, 3)
+    assert v["bytes"] == b"\x00ab" and v["bytearray"] == bytearray(b"x")
+    assert v["decimal"] == decimal.Decimal("1.10") and v["fraction"] == fractions.Fraction(1, 3)
+    assert v["complex"] == 1 + 2j and v["slice"] == slice(1, None, 2)
+    assert v["strings"].tolist() == ["a", "bc"] and v["bools"].dtype == bool
+    assert v["dates"].dtype == np.dtype("datetime64[D]")
+    assert v["dtype"] == np.float32
+
+
+@pytest.mark.timeout(60)
+def test_dataclasses_are_records_compared_here(typed):
+    import dataclasses
+
+    item = student(typed, "values")()["item"]
+    assert isinstance(item, _wire.Record)
+    assert item == student(typed, "Item")("pen", 2) and item.qty == 2
+    assert item != student(typed, "Item")("pen", 3)
+    assert repr(item) == "Item(name='pen', qty=2)"
+
+    @dataclasses.dataclass
+    class Item:
+        name: str
+        qty: int
+
+    assert item == Item("pen", 2) and item != Item("pen", 1)
+    with pytest.raises(AttributeError):
+        item.qty = 3
+    liar = student(typed, "Liar")("x")  # its __eq__ says True: compared here, by fields
+    assert liar != student(typed, "Liar")("y") and not (liar == Item("x", 1))
+
+
+@pytest.mark.timeout(60)
+def test_hostile_containers_cannot_claim_equality(typed):
+    fake = student(typed, "LiarSet")([1])
+    assert isinstance(fake, _wire.StudentObject) and fake != {1} and fake != {2}
+    fancy = student(typed, "Fancy")(-3)  # a namedtuple with methods stays a proxy
+    assert isinstance(fancy, _wire.StudentObject) and fancy.norm() == 3
+
+
+@pytest.mark.timeout(60)
+def test_generators_are_materialised_with_a_cap(typed):
+    gen = student(typed, "squares")(4)
+    assert next(gen) == 0 and list(gen) == [1, 4, 9]
+    endless = student(typed, "forever")()
+    assert [next(endless) for _ in range(3)] == [0, 1, 2]
+    with pytest.raises(RuntimeError, match="more than"):
+        list(endless)
+
+
+@pytest.mark.timeout(60)
+def test_the_same_kinds_pass_into_student_code(typed):
+    import collections
+
+    kinds = student(typed, "kinds")
+    got = kinds(
+        {1, 2}, np.array(["a"]), np.array([True]), collections.Counter("a"), range(3),
+        b"x", dtype=bool, scalar=np.float32,
+    )  # fmt: skip
+    assert got == [
+        "set", "ndarray", "ndarray", "Counter", "range", "bytes", "dtype:type", "scalar:type",
+    ]  # fmt: skip
+    np_student = student(typed, "np")  # the student's NumPy module
+    assert np_student.zeros(2, dtype=bool).dtype == bool
+    assert student(typed, "make_array")(np.float32).dtype == np.float32
+
+
+@pytest.mark.timeout(60)
+def test_exceptions_arrive_as_their_classes(typed):
+    scale_error = student(typed, "ScaleError")
+    assert isinstance(scale_error, type) and issubclass(scale_error, ValueError)
+    with pytest.raises(scale_error, match="negative scale"):
+        student(typed, "raise_scale")()
+    assert student(typed, "ScaleError") is scale_error
+    with pytest.raises(ValueError):
+        student(typed, "raise_scale")()
+    with pytest.raises(np.linalg.LinAlgError):
+        student(typed, "raise_linalg")()
+    sneaky = student(typed, "Sneaky")  # its metaclass claims every instance: not here
+    assert not isinstance(ValueError("x"), sneaky) and not issubclass(ValueError, sneaky)
+    assert type(sneaky) is type
+    with pytest.raises(sneaky):
+        student(typed, "raise_sneaky")()
+    with pytest.raises(AssertionError):  # a test expecting ScaleError is not fooled
+        try:
+            student(typed, "raise_sneaky")()
+        except scale_error:
+            pass
+        except sneaky:
+            raise AssertionError("sneaky is not a ScaleError") from None
+
+
+@pytest.mark.timeout(60)
+def test_printed_output_reaches_the_test(typed, capsys):
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert student(typed, "chatty")(3) == 6
+    assert buffer.getvalue() == "computing 3\n"
+    capsys.readouterr()
+    student(typed, "chatty")(4)
+    captured = capsys.readouterr()
+    assert captured.out == "computing 4\n" and captured.err == "careful\n"
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer), pytest.raises(ValueError):
+        student(typed, "chatty_fail")()
+    assert buffer.getvalue() == "about to fail\n"
+    assert "computing 3" in typed.request("output")["text"]  # still in the cell's output
+
+
+@pytest.mark.timeout(60)
+def test_in_place_changes_of_nested_containers_come_back(typed):
+    inner = [1]
+    d = {"old": inner, "gone": 0}
+    grid = [[1, 2], [3, 4]]
+    row = grid[0]
+    s = {1}
+    nested = {"a": {"b": 1}}
+    student(typed, "mutate")(d, grid, s, nested)
+    assert d == {"old": [1, 2], "gone": 0, "new": [1]} and d["old"] is inner
+    assert grid == [[9, 2], [3, 4]] and grid[0] is row
+    assert s == {1, 4} and nested == {"a": {"b": 5}}
