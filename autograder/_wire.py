@@ -314,7 +314,7 @@ class Endpoint:
             described = self._encode_class(obj)
             if described is not None:
                 return described
-        elif self.side == "w":  # the student's values: the kinds only a student sends by value
+        else:
             if isinstance(obj, tuple) and _plain_namedtuple(t):
                 fields = [str(f) for f in t._fields]
                 v = [self.encode(x, depth + 1) for x in obj]
@@ -355,7 +355,7 @@ class Endpoint:
                 "requires_grad": bool(obj.requires_grad),
                 **_array_payload(t.numpy()),
             }
-        if mod.startswith("pandas.") and t.__name__ in ("DataFrame", "Series"):
+        if mod.split(".")[0] == "pandas" and t.__name__ in ("DataFrame", "Series"):
             described = self._encode_pandas(obj, depth)
             if described is not None:
                 return described
