@@ -422,118 +422,134 @@ def copy_inputs(
     """
     dst = Path(dst)
     dst.mkdir(parents=True, exist_ok=True)
-    events: list[str] = []
-    left_out = 0
-    budget = {"files": max_files, "bytes": max_bytes}
-    stopped = False
+    copier = _Copier(max_files, max_bytes, exclude)
+    for src in src_dirs:
+        if copier.stopped:
+            break
+        try:
+            top = os.open(src, os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK)
+        except OSError as exc:
+            copier.event(f"could not read {_shown(os.fspath(src))} ({exc.strerror})")
+            continue
+        try:
+            copier.copy_dir(top, dst, "", 0)
+        finally:
+            os.close(top)
+    return copier.report()
 
-    def event(text: str) -> None:
-        nonlocal left_out
-        left_out += 1
-        if len(events) < _MAX_EVENTS:
-            events.append(text)
 
-    def stop(why: str) -> None:
-        nonlocal stopped
-        if not stopped:
-            stopped = True
-            events.append(f"stopped copying the submission's files: {why}; the rest left out")
+class _Copier:
+    """The state of one :func:`copy_inputs`: what is left of the caps, and the events."""
 
-    def copy_file(dir_fd: int, name: str, target: Path, rel: str) -> None:
+    def __init__(self, max_files: int, max_bytes: int, exclude: Callable[[str], bool] | None):
+        self.max_files, self.max_bytes, self.exclude = max_files, max_bytes, exclude
+        self.files, self.bytes = max_files, max_bytes  # what is left
+        self.events: list[str] = []
+        self.left_out = 0
+        self.stopped = False
+
+    def event(self, text: str) -> None:
+        self.left_out += 1
+        if len(self.events) < _MAX_EVENTS:
+            self.events.append(text)
+
+    def stop(self, why: str) -> None:
+        if not self.stopped:
+            self.stopped = True
+            self.events.append(f"stopped copying the submission's files: {why}; the rest left out")
+
+    def report(self) -> list[str]:
+        if self.left_out > _MAX_EVENTS:
+            return [*self.events, f"... and {self.left_out - _MAX_EVENTS} more left out"]
+        return self.events
+
+    def copy_file(self, dir_fd: int, name: str, target: Path, rel: str) -> None:
+        """Copy one regular file, opened without following links, checked after opening."""
         try:
             fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
         except OSError as exc:
-            event(f"left out {_shown(rel)} ({exc.strerror})")
+            self.event(f"left out {_shown(rel)} ({exc.strerror})")
             return
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 kind = _KINDS.get(stat.S_IFMT(st.st_mode), "not a regular file")
-                event(f"left out {_shown(rel)} ({kind})")
-                return
-            if st.st_size > budget["bytes"]:
-                stop(f"more than {max_bytes // _MB} MB")
-                return
-            if target.is_dir() and not target.is_symlink():
-                event(f"left out {_shown(rel)} (a folder of that name exists)")
-                return
-            out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-            try:
-                left = st.st_size  # a file that grows meanwhile is cut at its size
-                while left > 0 and (chunk := os.read(fd, min(left, _MB))):
-                    os.write(out, chunk)
-                    left -= len(chunk)
-                os.fchmod(out, 0o755 if st.st_mode & 0o100 else 0o644)
-            finally:
-                os.close(out)
-            budget["bytes"] -= st.st_size - left
-            budget["files"] -= 1
+                self.event(f"left out {_shown(rel)} ({kind})")
+            elif st.st_size > self.bytes:
+                self.stop(f"more than {self.max_bytes // _MB} MB")
+            elif target.is_dir() and not target.is_symlink():
+                self.event(f"left out {_shown(rel)} (a folder of that name exists)")
+            else:
+                copied = _copy_fd(fd, target, st)
+                self.bytes -= copied
+                self.files -= 1
         except OSError as exc:
-            event(f"left out {_shown(rel)} ({exc.strerror})")
+            self.event(f"left out {_shown(rel)} ({exc.strerror})")
         finally:
             os.close(fd)
 
-    def copy_dir(dir_fd: int, target: Path, rel: str, depth: int) -> None:
+    def copy_dir(self, dir_fd: int, target: Path, rel: str, depth: int) -> None:
+        """Copy the entries of an open folder: files, folders (recursively), nothing else."""
         try:
             names = sorted(os.listdir(dir_fd))
         except OSError as exc:
-            event(f"left out {_shown(rel or '.')} ({exc.strerror})")
+            self.event(f"left out {_shown(rel or '.')} ({exc.strerror})")
             return
         for name in names:
-            if stopped:
+            if self.stopped:
                 return
             sub_rel = f"{rel}/{name}" if rel else name
-            if not rel and exclude is not None and exclude(name):
+            if not rel and self.exclude is not None and self.exclude(name):
                 continue
-            if budget["files"] <= 0:
-                stop(f"more than {max_files} files")
+            if self.files <= 0:
+                self.stop(f"more than {self.max_files} files")
                 return
             try:
                 st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
             except OSError as exc:
-                event(f"left out {_shown(sub_rel)} ({exc.strerror})")
+                self.event(f"left out {_shown(sub_rel)} ({exc.strerror})")
                 continue
             if stat.S_ISREG(st.st_mode):
-                copy_file(dir_fd, name, target / name, sub_rel)
+                self.copy_file(dir_fd, name, target / name, sub_rel)
             elif stat.S_ISDIR(st.st_mode):
-                if depth >= _MAX_DEPTH:
-                    event(f"left out {_shown(sub_rel)} (nested deeper than {_MAX_DEPTH})")
-                    continue
-                flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK
-                try:
-                    sub_fd = os.open(name, flags, dir_fd=dir_fd)
-                except OSError as exc:  # swapped for a link or a file meanwhile
-                    event(f"left out {_shown(sub_rel)} ({exc.strerror})")
-                    continue
-                try:
-                    sub = target / name
-                    if sub.is_symlink() or (sub.exists() and not sub.is_dir()):
-                        event(f"left out {_shown(sub_rel)} (a file of that name exists)")
-                        continue
-                    sub.mkdir(mode=0o755, exist_ok=True)
-                    budget["files"] -= 1
-                    copy_dir(sub_fd, sub, sub_rel, depth + 1)
-                finally:
-                    os.close(sub_fd)
+                self.copy_subdir(dir_fd, name, target / name, sub_rel, depth)
             else:
                 kind = _KINDS.get(stat.S_IFMT(st.st_mode), "not a regular file")
-                event(f"left out {_shown(sub_rel)} ({kind})")
+                self.event(f"left out {_shown(sub_rel)} ({kind})")
 
-    for src in src_dirs:
-        if stopped:
-            break
+    def copy_subdir(self, dir_fd: int, name: str, sub: Path, rel: str, depth: int) -> None:
+        if depth >= _MAX_DEPTH:
+            self.event(f"left out {_shown(rel)} (nested deeper than {_MAX_DEPTH})")
+            return
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK
         try:
-            top = os.open(src, os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK)
-        except OSError as exc:
-            event(f"could not read {_shown(os.fspath(src))} ({exc.strerror})")
-            continue
+            sub_fd = os.open(name, flags, dir_fd=dir_fd)
+        except OSError as exc:  # swapped for a link or a file meanwhile
+            self.event(f"left out {_shown(rel)} ({exc.strerror})")
+            return
         try:
-            copy_dir(top, dst, "", 0)
+            if sub.is_symlink() or (sub.exists() and not sub.is_dir()):
+                self.event(f"left out {_shown(rel)} (a file of that name exists)")
+                return
+            sub.mkdir(mode=0o755, exist_ok=True)
+            self.files -= 1
+            self.copy_dir(sub_fd, sub, rel, depth + 1)
         finally:
-            os.close(top)
-    if left_out > _MAX_EVENTS:
-        events.append(f"... and {left_out - _MAX_EVENTS} more left out")
-    return events
+            os.close(sub_fd)
+
+
+def _copy_fd(fd: int, target: Path, st: os.stat_result) -> int:
+    """Copy what an open file holds (at most its size when opened) to ``target``; bytes."""
+    out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        left = st.st_size  # a file that grows meanwhile is cut at its size
+        while left > 0 and (chunk := os.read(fd, min(left, _MB))):
+            os.write(out, chunk)
+            left -= len(chunk)
+        os.fchmod(out, 0o755 if st.st_mode & 0o100 else 0o644)
+    finally:
+        os.close(out)
+    return st.st_size - left
 
 
 # --- the sandbox -------------------------------------------------------------------------------
@@ -711,34 +727,8 @@ class Sandbox:
         _check_slot(slot)
         limits = limits or Limits()
         forbidden = list(forbidden)
-        workdir = Path(os.path.realpath(workdir))
-        if not workdir.is_dir():
-            raise ValueError(f"sandbox workdir {workdir} does not exist; call prepare() first")
-        if (bad := _overlap(workdir, forbidden)) is not None:
-            raise ValueError(f"sandbox workdir {workdir} overlaps forbidden path {bad}")
-        extra = []
-        for path in readable:
-            path = Path(os.path.abspath(path))
-            if not path.exists():
-                raise ValueError(f"readable path {path} does not exist")
-            if (bad := _overlap(path, forbidden)) is not None:
-                raise ValueError(f"readable path {path} overlaps forbidden path {bad}")
-            extra.append(path)
-
-        full_env = {
-            "PATH": f"{os.path.dirname(os.path.abspath(sys.executable))}:/usr/bin:/bin",
-            "HOME": str(workdir),
-            "TMPDIR": str(workdir),
-            "LANG": "C.UTF-8",
-            "PYTHONNOUSERSITE": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-            "OPENBLAS_NUM_THREADS": "1",
-            "MPLBACKEND": "Agg",
-            "MPLCONFIGDIR": str(workdir / ".matplotlib"),
-            **(env or {}),
-        }
+        workdir, extra = _checked_paths(workdir, readable, forbidden)
+        full_env = _environment(workdir, env)
         argv = [os.fspath(a) for a in argv]
         rlimits = limits.rlimits()
         popen_kwargs.setdefault("stdin", subprocess.DEVNULL)
@@ -757,7 +747,6 @@ class Sandbox:
                 preexec_fn=_limiter(rlimits),
                 **popen_kwargs,
             )
-
         data_fds: list[int] = []
         try:
             command = self._bwrap_command(argv, workdir, extra, forbidden, slot, limits, data_fds)
@@ -791,6 +780,31 @@ class Sandbox:
     ) -> list[str]:
         uid = self.uid(slot)
         gid = uid if self.mode == BWRAP_ROOT else os.getgid()
+        cmd = self._namespace_args()
+        parents = _Parents(cmd)
+        binds, links = _readonly_binds(extra, forbidden)
+        parents.bound = _outermost(binds)
+        for dest, target in links.items():
+            parents.make(dest)
+            cmd += ["--symlink", target, str(dest)]
+        cmd += ["--proc", "/proc", "--dev", "/dev"]
+        cmd += ["--perms", "1777"]
+        if "--size" in self.features:  # /dev/shm is RAM, not counted by RLIMIT_AS
+            cmd += ["--size", str(limits.file_size_mb * _MB)]
+        cmd += ["--tmpfs", "/dev/shm", "--perms", "0755", "--dir", "/tmp"]
+        parents.made.add(Path("/tmp"))
+        for dest in parents.bound:
+            parents.make(dest)
+            cmd += ["--ro-bind", str(binds[dest]), str(dest)]
+        for name, text in _identity_files(uid, gid, str(workdir)).items():
+            dest = Path("/etc", name)
+            parents.make(dest)
+            cmd += ["--perms", "0644", "--ro-bind-data", str(_data_fd(text, data_fds)), str(dest)]
+        parents.make(workdir)
+        return [*cmd, *self._workdir_and_init(workdir, limits, uid, gid, parents), *argv]
+
+    def _namespace_args(self) -> list[str]:
+        """bwrap's options for the namespaces (and, rootless, the init's two capabilities)."""
         cmd = [self.bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
         cmd += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
         cmd += ["--hostname", "sandbox"]
@@ -803,55 +817,19 @@ class Sandbox:
                 self.seccomp and TMPFS_WORKDIR in self.features
             ):
                 cmd += ["--disable-userns"]
+        return cmd
 
-        binds: dict[Path, Path] = {}  # destination -> source, read-only
-        links: dict[Path, str] = {}  # destination -> target
-        for path in [*map(Path, _SYSTEM_DIRS), *(Path("/etc", name) for name in _ETC_FILES)]:
-            if path.is_symlink():
-                links[path] = os.readlink(path)
-            elif path.exists():
-                binds[path] = path
-        for path in [*default_readable(forbidden), *extra]:
-            binds.setdefault(_bind_dest(path), path)
-            binds.setdefault(Path(os.path.realpath(path)), path)
-        bound = _outermost(binds)
-        made = {Path("/")}
-
-        def make_parents(dest: Path) -> None:
-            # Without these, bwrap copies the host's modes: uid U could not traverse /root.
-            for parent in reversed(dest.parents):
-                if parent not in made and not any(parent.is_relative_to(b) for b in bound):
-                    cmd.extend(["--perms", "0755", "--dir", str(parent)])
-                    made.add(parent)
-
-        for dest, target in links.items():
-            make_parents(dest)
-            cmd += ["--symlink", target, str(dest)]
-        cmd += ["--proc", "/proc", "--dev", "/dev"]
-        cmd += ["--perms", "1777"]
-        if "--size" in self.features:  # /dev/shm is RAM, not counted by RLIMIT_AS
-            cmd += ["--size", str(limits.file_size_mb * _MB)]
-        cmd += ["--tmpfs", "/dev/shm", "--perms", "0755", "--dir", "/tmp"]
-        made.add(Path("/tmp"))
-        for dest in bound:
-            make_parents(dest)
-            cmd += ["--ro-bind", str(binds[dest]), str(dest)]
+    def _workdir_and_init(
+        self, workdir: Path, limits: Limits, uid: int, gid: int, parents: _Parents
+    ) -> list[str]:
+        """The workdir's mount, then the init (:data:`_INIT`) with its configuration."""
         home = str(workdir)
-        for name, text in {
-            "passwd": f"root:x:0:0:root:/root:/usr/sbin/nologin\n"
-            f"student:x:{uid}:{gid}:student:{home}:/bin/sh\n"
-            "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-            "group": f"root:x:0:\nstudent:x:{gid}:\nnogroup:x:65534:\n",
-            "hosts": "127.0.0.1 localhost\n::1 localhost\n",
-        }.items():
-            dest = Path("/etc", name)
-            make_parents(dest)
-            cmd += ["--perms", "0644", "--ro-bind-data", str(_data_fd(text, data_fds)), str(dest)]
-        make_parents(workdir)
         tmpfs = TMPFS_WORKDIR in self.features
         sized = not tmpfs and SIZED_WORKDIR in self.features
+        cmd: list[str] = []
         if sized:
-            make_parents(Path(_INPUT_DIR))
+            parents.cmd = cmd
+            parents.make(Path(_INPUT_DIR))
             cmd += ["--ro-bind", home, _INPUT_DIR]
             cmd += ["--size", str(limits.disk_mb * _MB), "--perms", "0700", "--tmpfs", home]
         else:
@@ -868,7 +846,7 @@ class Sandbox:
             "seccomp": seccomp.filter_program().hex() if self.seccomp else None,
         }
         init = [os.path.realpath(sys.executable), "-I", "-S", "-c", _INIT, json.dumps(config)]
-        return [*cmd, *init, *argv]
+        return [*cmd, *init]
 
     def workdir_view(self, proc: subprocess.Popen, workdir: str | os.PathLike) -> Path | None:
         """The sandbox's workdir as the grader can read it while ``proc`` runs, else ``None``.
@@ -988,12 +966,10 @@ class Sandbox:
             return returncode - 128
         return None
 
-    def describe(self, limits: Limits | None = None) -> str:
-        """What is and is not enforced in this mode, one line per protection."""
-        lim = limits or Limits()
-        isolated = self.mode != RLIMITS_ONLY
-        root = self.mode == BWRAP_ROOT
+    def _describe_processes(self, lim: Limits) -> str:
+        """The process limit, as describe() words it."""
         yes, no = "enforced", "NOT ENFORCED"
+        root = self.mode == BWRAP_ROOT
         if root:
             nproc = (
                 f"{yes} (RLIMIT_NPROC {lim.processes} for the slot's uid; threads count; when "
@@ -1008,6 +984,12 @@ class Sandbox:
                 "approximate (RLIMIT_NPROC counts all the instructor's processes: set to those "
                 f"running + {lim.processes})"
             )
+        return nproc
+
+    def _describe_disk(self, lim: Limits) -> str:
+        """The disk limit, as describe() words it."""
+        yes, no = "enforced", "NOT ENFORCED"
+        isolated = self.mode != RLIMITS_ONLY
         if not isolated:
             disk = f"{no} (only RLIMIT_FSIZE per file)"
         elif TMPFS_WORKDIR in self.features:
@@ -1025,6 +1007,12 @@ class Sandbox:
             )
         else:
             disk = f"{no} (this kernel refused the workdir's tmpfs; only RLIMIT_FSIZE per file)"
+        return disk
+
+    def _describe_kernel(self) -> str:
+        """The seccomp filter, as describe() words it."""
+        yes, no = "enforced", "NOT ENFORCED"
+        isolated = self.mode != RLIMITS_ONLY
         if self.seccomp:
             kernel = (
                 f"{yes} (seccomp: no keyrings, namespaces, mounts, memfd, SysV shared memory "
@@ -1035,6 +1023,19 @@ class Sandbox:
             kernel = f"{no} (no seccomp system call table for {os.uname().machine})"
         else:
             kernel = no
+        return kernel
+
+    def describe(self, limits: Limits | None = None) -> str:
+        """What is and is not enforced in this mode, one line per protection."""
+        lim = limits or Limits()
+        isolated = self.mode != RLIMITS_ONLY
+        root = self.mode == BWRAP_ROOT
+        yes, no = "enforced", "NOT ENFORCED"
+        nproc, disk, kernel = (
+            self._describe_processes(lim),
+            self._describe_disk(lim),
+            self._describe_kernel(),
+        )
         lines = [
             f"sandbox mode: {self.mode}" + (f" ({self.problem})" if self.problem else ""),
             "  network: " + (f"{yes} (own network namespace, loopback only)" if isolated else no),
@@ -1071,6 +1072,87 @@ class Sandbox:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+
+class _Parents:
+    """Creates, in the sandbox, the folders above a mount point that no bind provides.
+
+    Without these, bwrap copies the host's modes: uid U could not traverse ``/root``.
+    """
+
+    def __init__(self, cmd: list[str]):
+        self.cmd = cmd
+        self.bound: list[Path] = []
+        self.made = {Path("/")}
+
+    def make(self, dest: Path) -> None:
+        for parent in reversed(dest.parents):
+            if parent not in self.made and not any(parent.is_relative_to(b) for b in self.bound):
+                self.cmd.extend(["--perms", "0755", "--dir", str(parent)])
+                self.made.add(parent)
+
+
+def _readonly_binds(extra: list[Path], forbidden: list) -> tuple[dict, dict]:
+    """``({destination: source}, {destination: link target})`` of the read-only filesystem:
+    the system's folders, a few files of /etc, the allow-list and the extra readable paths."""
+    binds: dict[Path, Path] = {}
+    links: dict[Path, str] = {}
+    for path in [*map(Path, _SYSTEM_DIRS), *(Path("/etc", name) for name in _ETC_FILES)]:
+        if path.is_symlink():
+            links[path] = os.readlink(path)
+        elif path.exists():
+            binds[path] = path
+    for path in [*default_readable(forbidden), *extra]:
+        binds.setdefault(_bind_dest(path), path)
+        binds.setdefault(Path(os.path.realpath(path)), path)
+    return binds, links
+
+
+def _identity_files(uid: int, gid: int, home: str) -> dict[str, str]:
+    """/etc/passwd, group and hosts as the sandbox sees them (nothing of the host's)."""
+    return {
+        "passwd": f"root:x:0:0:root:/root:/usr/sbin/nologin\n"
+        f"student:x:{uid}:{gid}:student:{home}:/bin/sh\n"
+        "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+        "group": f"root:x:0:\nstudent:x:{gid}:\nnogroup:x:65534:\n",
+        "hosts": "127.0.0.1 localhost\n::1 localhost\n",
+    }
+
+
+def _checked_paths(workdir, readable, forbidden: list) -> tuple[Path, list[Path]]:
+    """The resolved workdir and extra readable paths; an error if any overlaps a forbidden one."""
+    workdir = Path(os.path.realpath(workdir))
+    if not workdir.is_dir():
+        raise ValueError(f"sandbox workdir {workdir} does not exist; call prepare() first")
+    if (bad := _overlap(workdir, forbidden)) is not None:
+        raise ValueError(f"sandbox workdir {workdir} overlaps forbidden path {bad}")
+    extra = []
+    for path in readable:
+        path = Path(os.path.abspath(path))
+        if not path.exists():
+            raise ValueError(f"readable path {path} does not exist")
+        if (bad := _overlap(path, forbidden)) is not None:
+            raise ValueError(f"readable path {path} overlaps forbidden path {bad}")
+        extra.append(path)
+    return workdir, extra
+
+
+def _environment(workdir: Path, env: Mapping[str, str] | None) -> dict[str, str]:
+    """The sandboxed process's whole environment (nothing of the grader's leaks in)."""
+    return {
+        "PATH": f"{os.path.dirname(os.path.abspath(sys.executable))}:/usr/bin:/bin",
+        "HOME": str(workdir),
+        "TMPDIR": str(workdir),
+        "LANG": "C.UTF-8",
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": str(workdir / ".matplotlib"),
+        **(env or {}),
+    }
 
 
 def _check_slot(slot: int) -> None:
