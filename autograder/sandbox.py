@@ -730,23 +730,10 @@ class Sandbox:
         workdir, extra = _checked_paths(workdir, readable, forbidden)
         full_env = _environment(workdir, env)
         argv = [os.fspath(a) for a in argv]
-        rlimits = limits.rlimits()
         popen_kwargs.setdefault("stdin", subprocess.DEVNULL)
         if self.mode == RLIMITS_ONLY:
-            if os.geteuid() == 0:  # root ignores RLIMIT_NPROC; nothing to set
-                del rlimits[resource.RLIMIT_NPROC]
-            else:  # counted against all the instructor's processes: allow that many more
-                soft = _tasks_of(os.getuid()) + limits.processes
-                rlimits[resource.RLIMIT_NPROC] = (soft, soft)
-            return subprocess.Popen(
-                argv,
-                cwd=workdir,
-                env=full_env,
-                pass_fds=pass_fds,
-                start_new_session=True,
-                preexec_fn=_limiter(rlimits),
-                **popen_kwargs,
-            )
+            return _popen_plain(argv, workdir, full_env, limits, pass_fds, popen_kwargs)
+        rlimits = limits.rlimits()
         data_fds: list[int] = []
         try:
             command = self._bwrap_command(argv, workdir, extra, forbidden, slot, limits, data_fds)
@@ -1117,6 +1104,25 @@ def _identity_files(uid: int, gid: int, home: str) -> dict[str, str]:
         "group": f"root:x:0:\nstudent:x:{gid}:\nnogroup:x:65534:\n",
         "hosts": "127.0.0.1 localhost\n::1 localhost\n",
     }
+
+
+def _popen_plain(argv, workdir, env, limits: Limits, pass_fds, popen_kwargs) -> subprocess.Popen:
+    """The ``rlimits-only`` mode: the command with its limits, nothing else."""
+    rlimits = limits.rlimits()
+    if os.geteuid() == 0:  # root ignores RLIMIT_NPROC; nothing to set
+        del rlimits[resource.RLIMIT_NPROC]
+    else:  # counted against all the instructor's processes: allow that many more
+        soft = _tasks_of(os.getuid()) + limits.processes
+        rlimits[resource.RLIMIT_NPROC] = (soft, soft)
+    return subprocess.Popen(
+        argv,
+        cwd=workdir,
+        env=env,
+        pass_fds=pass_fds,
+        start_new_session=True,
+        preexec_fn=_limiter(rlimits),
+        **popen_kwargs,
+    )
 
 
 def _checked_paths(workdir, readable, forbidden: list) -> tuple[Path, list[Path]]:
