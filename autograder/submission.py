@@ -107,27 +107,47 @@ def read_submission(folder: Path, notebook: str) -> tuple[nbformat.NotebookNode,
     :class:`Ungradable` when there is no usable notebook.
     """
     events: list[str] = []
+    name = _pick_notebook(folder, notebook, events)
+    path = folder / name
+    if stat.S_ISLNK(os.lstat(path).st_mode) or not stat.S_ISREG(os.lstat(path).st_mode):
+        raise Ungradable(f"{name!r} is a symbolic link or not a regular file")
+    raw = _open_nofollow(path)
+    data = _parse_json(raw, events)
+    version = data["nbformat"]
+    try:
+        nb = nbformat.reads(json.dumps(data), as_version=4)
+    except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds on bad structure
+        raise Ungradable(f"not a valid notebook: {str(exc)[:200]}") from None
+    if version == 3:
+        events.append("converted from nbformat 3")
+    nb["cells"] = [_plain_cell(c) for c in nb.get("cells", []) if _known_cell(c)]
+    return nb, events
+
+
+def _pick_notebook(folder: Path, notebook: str, events: list[str]) -> str:
+    """The file name to grade: ``notebook``, or the only notebook there (renamed)."""
     if not folder.is_dir():
         raise Ungradable("no submission folder")
     candidates = sorted(
         p.name for p in folder.iterdir() if p.suffix == ".ipynb" and not p.name.startswith(".")
     )
     if notebook in candidates:
-        name = notebook
-    elif len(candidates) == 1:
-        name = candidates[0]
-        events.append(f"graded {name!r} in place of {notebook!r} (the notebook was renamed)")
-    elif not candidates:
-        raise Ungradable(f"no notebook {notebook!r} in the submission")
-    else:
-        raise Ungradable(
-            f"no notebook {notebook!r} in the submission, and several others: "
-            + ", ".join(repr(c) for c in candidates[:5])
+        return notebook
+    if len(candidates) == 1:
+        events.append(
+            f"graded {candidates[0]!r} in place of {notebook!r} (the notebook was renamed)"
         )
-    path = folder / name
-    if stat.S_ISLNK(os.lstat(path).st_mode) or not stat.S_ISREG(os.lstat(path).st_mode):
-        raise Ungradable(f"{name!r} is a symbolic link or not a regular file")
-    raw = _open_nofollow(path)
+        return candidates[0]
+    if not candidates:
+        raise Ungradable(f"no notebook {notebook!r} in the submission")
+    raise Ungradable(
+        f"no notebook {notebook!r} in the submission, and several others: "
+        + ", ".join(repr(c) for c in candidates[:5])
+    )
+
+
+def _parse_json(raw: bytes, events: list[str]) -> dict:
+    """The notebook file's JSON, checked for size and for a notebook's outline."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -156,26 +176,23 @@ def read_submission(folder: Path, notebook: str) -> tuple[nbformat.NotebookNode,
     if version not in (3, 4):
         raise Ungradable(f"not a valid notebook: nbformat {version} is not supported (use 4)")
     _check_size(data)
-    try:
-        nb = nbformat.reads(json.dumps(data), as_version=4)
-    except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds on bad structure
-        raise Ungradable(f"not a valid notebook: {str(exc)[:200]}") from None
-    if version == 3:
-        events.append("converted from nbformat 3")
-    cells = []
-    for cell in nb.get("cells", []):
-        if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
-            continue
-        cell = nbformat.NotebookNode(cell)
-        cell["source"] = _text(cell.get("source"))
-        if not isinstance(cell.get("metadata"), dict):
-            cell["metadata"] = nbformat.NotebookNode()
-        if cell.cell_type == "code":
-            cell["outputs"] = []
-            cell["execution_count"] = None
-        cells.append(cell)
-    nb["cells"] = cells
-    return nb, events
+    return data
+
+
+def _known_cell(cell) -> bool:
+    return isinstance(cell, dict) and cell.get("cell_type") in ("code", "markdown", "raw")
+
+
+def _plain_cell(cell) -> nbformat.NotebookNode:
+    """A cell with text source, dict metadata and, for code, no outputs."""
+    cell = nbformat.NotebookNode(cell)
+    cell["source"] = _text(cell.get("source"))
+    if not isinstance(cell.get("metadata"), dict):
+        cell["metadata"] = nbformat.NotebookNode()
+    if cell.cell_type == "code":
+        cell["outputs"] = []
+        cell["execution_count"] = None
+    return cell
 
 
 def _check_size(data: dict) -> None:
