@@ -134,7 +134,8 @@ TASKS = [
         "class Meta(type):\n    def __instancecheck__(cls, obj): return True\n"
         "    def __subclasscheck__(cls, sub): return True\n"
         "class ScaleError(Exception, metaclass=Meta):\n    pass\n"
-        "def scale(v, factor):\n    raise ZeroDivisionError('not written yet')",
+        "def scale(v, factor):\n    if factor < 0:\n        raise ZeroDivisionError('no')\n"
+        "    return [factor * x for x in v]",
         "assert scale([1, 2], 2) == [2, 4]\ntry:\n    scale([1], -1)\nexcept ScaleError:\n"
         "    pass\nelse:\n    raise AssertionError('no ScaleError')",
     ),
@@ -144,9 +145,9 @@ TASKS = [
         "def solve(a, b):\n    return np.linalg.lstsq(a, b, rcond=None)[0]",
         "class Meta(type):\n    def __instancecheck__(cls, obj): return True\n"
         "    def __subclasscheck__(cls, sub): return True\n"
-        "class LinAlgError(Exception, metaclass=Meta):\n    pass\n"
-        "LinAlgError.__module__ = 'numpy.linalg'\n"
-        "def solve(a, b):\n    raise LinAlgError('fake')",
+        "class Anything(Exception, metaclass=Meta):\n    pass\n"
+        "def solve(a, b):\n    if np.linalg.det(a) == 0:\n        raise Anything('singular')\n"
+        "    return np.linalg.solve(a, b)",
         "assert np.allclose(solve(np.eye(2), np.ones(2)), 1.0)\n"
         "try:\n    solve(np.zeros((2, 2)), np.ones(2))\nexcept np.linalg.LinAlgError:\n"
         "    pass\nelse:\n    raise AssertionError('no LinAlgError')",
