@@ -157,6 +157,7 @@ class Endpoint:
         self._proxies: dict[int, object] = {}  # the other end's objects we hold references to
         self.deadline: float | None = None  # absolute time.monotonic() limit for waiting
         self.export_filter = None  # callable(obj) -> bool: may this object be sent by reference?
+        self._trusted_handles: dict[int, _TrustedHandle] = {}
         self.proxy_class = None  # class used for references to the other end's objects
 
     # ---- framing
@@ -361,6 +362,8 @@ class Endpoint:
                 return described
         if isinstance(obj, _ProxyBase) and object.__getattribute__(obj, "_ep") is self:
             return {"$": "ref", "side": self._other(), "id": object.__getattribute__(obj, "_id")}
+        if self.side == "t" and (t is TrustedRef or _object_by_reference(obj)):
+            return self._encode_trusted_object(obj.value if t is TrustedRef else obj)
         if self.export_filter is not None and not self.export_filter(obj):
             raise TypeError(
                 f"an object of type {type(obj).__name__} cannot be passed to the other process"
@@ -371,6 +374,24 @@ class Endpoint:
             "$": "ref",
             "side": self.side,
             "id": hid,
+            "type": type(obj).__name__[:100],
+        }
+
+    def _encode_trusted_object(self, obj):
+        """A reference to an object of the tests (an Axes, an optimizer, an estimator) that the
+        student's code may use: read its public attributes, call its public methods. Each such
+        operation is served here by a :class:`_TrustedHandle` (``h``), guarded."""
+        hid = id(obj)
+        self.handles[hid] = obj
+        handle = self._trusted_handles.get(hid)
+        if handle is None or handle.obj is not obj:
+            handle = self._trusted_handles[hid] = _TrustedHandle(obj)
+            self.handles[id(handle)] = handle
+        return {
+            "$": "ref",
+            "side": self.side,
+            "id": hid,
+            "h": id(handle),
             "type": type(obj).__name__[:100],
         }
 
@@ -536,7 +557,13 @@ class Endpoint:
                     return self.handles[hid]
                 proxy = self._proxies.get(hid)
                 if proxy is None:
-                    proxy = self.proxy_class._make(self, hid, str(d.get("type", "?")))
+                    kind = self.proxy_class
+                    if kind is TrustedCallable and d.get("h") is not None:
+                        kind = TrustedObject
+                    proxy = kind._make(self, hid, str(d.get("type", "?")))
+                    if kind is TrustedObject:
+                        handle = TrustedCallable._make(self, _int(d["h"]), "handle")
+                        object.__setattr__(proxy, "_handle", handle)
                     self._proxies[hid] = proxy
                 return proxy
         except ProtocolError:
@@ -1125,6 +1152,174 @@ class TrustedCallable(_ProxyBase):
 
     def __repr__(self):
         return "<function passed in by the tests>"
+
+
+class TrustedObject(TrustedCallable):
+    """What the student end holds for another object the tests passed in (an Axes, an
+    optimizer, an estimator): its public attributes can be read and set, its public methods
+    called, items read; each operation is a callback served by the object's handle in the
+    test process (see :class:`_TrustedHandle`)."""
+
+    __slots__ = ("_handle",)
+
+    def _do(self, op: str, *args, **kwargs):
+        handle = object.__getattribute__(self, "_handle")
+        ep = object.__getattribute__(handle, "_ep")
+        return ep.request(
+            "callback", fn=ep.encode(handle), args=ep.encode([op, *args]), kwargs=ep.encode(kwargs)
+        )
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._do("getattr", name)
+
+    def __setattr__(self, name, value):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        self._do("setattr", name, value)
+
+    def __call__(self, *args, **kwargs):
+        return self._do("call", *args, **kwargs)
+
+    def __getitem__(self, key):
+        return self._do("getitem", key)
+
+    def __len__(self):
+        value = self._do("len")
+        if type(value) is not int:
+            raise TypeError("len() did not return an integer")
+        return value
+
+    def __iter__(self):
+        return iter(self._do("list"))
+
+    def __repr__(self):
+        return f"<{object.__getattribute__(self, '_type')} object passed in by the tests>"
+
+
+class TrustedRef:
+    """Marks a value of the tests to be sent as a :class:`TrustedObject` reference."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _object_by_reference(obj) -> bool:
+    """Whether an object of the tests that is not plain data goes to the student process as a
+    :class:`TrustedObject`: not a function (those are :class:`TrustedCallable`), a module, a
+    class or a proxy."""
+    import types
+
+    if isinstance(obj, (type, types.ModuleType, _ProxyBase, types.FunctionType)):
+        return False
+    if isinstance(obj, (types.MethodType, types.BuiltinMethodType)):
+        return False
+    return not type(obj).__module__.startswith(("autograder", "_wire"))
+
+
+_GUARD = {"depth": 0, "hook": False}
+_GUARDED_EVENTS = ("open", "os.", "shutil.", "subprocess.", "socket.", "ctypes.", "pty.",
+                   "webbrowser.", "urllib.", "http.", "ftplib.", "smtplib.", "sqlite3.",
+                   "winreg.", "tempfile.", "glob.", "pathlib.", "fcntl.", "mmap.")  # fmt: skip
+
+
+def _guard_hook(event: str, args) -> None:
+    if _GUARD["depth"] and event.startswith(_GUARDED_EVENTS):
+        raise PermissionError(
+            f"an object the tests passed in cannot do this for your code ({event})"
+        )
+
+
+def _checked(value, depth: int = 0):
+    """A value an operation on a trusted object gives the student: plain data, or a reference
+    (guarded) to an object or a bound method; never a module, a class or a free function
+    (also inside lists, tuples and dicts)."""
+    import types
+
+    if depth < 20 and type(value) in (list, tuple):
+        return type(value)(_checked(x, depth + 1) for x in value)
+    if depth < 20 and type(value) is dict:
+        return {k: _checked(v, depth + 1) for k, v in value.items()}
+
+    if isinstance(value, (type, types.ModuleType, types.FunctionType, types.CodeType)):
+        raise PermissionError("not available to your code")
+    if isinstance(value, (types.MethodType, types.BuiltinMethodType)):
+        owner = getattr(value, "__self__", None)
+        if owner is None or isinstance(owner, (type, types.ModuleType)):
+            raise PermissionError("not available to your code")
+        return TrustedRef(value)
+    return value
+
+
+def _refuse_student_objects(value, depth: int = 0) -> None:
+    """Refuse to hand a student object to a trusted object's method or attribute: stored
+    there (a fake estimator in a pipeline, a method replaced), it would answer the test."""
+    if isinstance(value, _ProxyBase):
+        raise PermissionError("only plain data can be given to an object the tests passed in")
+    if depth < 20 and type(value) in (list, tuple, set, frozenset):
+        for x in value:
+            _refuse_student_objects(x, depth + 1)
+    elif depth < 20 and isinstance(value, dict):
+        for k, v in value.items():
+            _refuse_student_objects(k, depth + 1)
+            _refuse_student_objects(v, depth + 1)
+
+
+class _TrustedHandle:
+    """Serves the operations of a :class:`TrustedObject` in the test process.
+
+    Only public names (no leading underscore); what comes back is plain data or another
+    reference, never a module, class or free function; while an operation runs, an audit hook
+    refuses opening files, processes, sockets and the ``os`` module's operations (an Axes'
+    ``savefig``, a path's ``read_text``), so that an object passed in cannot be used to read
+    the course or write outside the sandbox.
+    """
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __call__(self, op, *args, **kwargs):
+        if not _GUARD["hook"]:
+            sys.addaudithook(_guard_hook)
+            _GUARD["hook"] = True
+        _GUARD["depth"] += 1
+        try:
+            return self._serve(op, args, kwargs)
+        finally:
+            _GUARD["depth"] -= 1
+
+    def _serve(self, op, args, kwargs):
+        obj = self.obj
+        _refuse_student_objects([args, kwargs])
+        if op in ("getattr", "setattr"):
+            name = args[0] if args else None
+            if not isinstance(name, str) or name.startswith("_"):
+                raise AttributeError("only public attributes can be used")
+            if op == "getattr":
+                return _checked(getattr(obj, name))
+            if len(args) != 2 or callable(args[1]) or callable(getattr(obj, name, None)):
+                raise PermissionError("a method of an object the tests passed in cannot be set")
+            setattr(obj, name, args[1])
+            return None
+        if op == "call":
+            return _checked(obj(*args, **kwargs))
+        if op == "getitem" and len(args) == 1:
+            return _checked(obj[args[0]])
+        if op == "len":
+            return len(obj)
+        if op == "list":
+            items = []
+            for x in obj:
+                if len(items) >= MAX_ITEMS:
+                    break
+                items.append(_checked(x))
+            return items
+        raise ValueError(f"unknown operation {op!r}")
 
 
 # -- operations the student end performs for the trusted end ------------------------------------
