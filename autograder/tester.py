@@ -585,13 +585,17 @@ class Session:
                 self.completed.append(cell.index)
                 return
 
+    def _after_setup(self, cell) -> None:
+        self._run_trusted(cell)  # the instructor's helpers, in the test process too
+
     def run(self) -> list[dict]:
+        """Run the plan's cells in order; the outcome of each test cell."""
         tests = []
         for cell in self.plan.cells:
             if cell.kind in ("student", "setup"):
                 self._run_code_cell(cell)
                 if cell.kind == "setup":
-                    self._run_trusted(cell)
+                    self._after_setup(cell)
             elif cell.kind == "test":
                 tests.append(self._run_test(cell))
         return tests
@@ -656,6 +660,9 @@ class CompatibleSession(Session):
                 self.events.append(flag + "; flagged for review")
             if len(self.flags) >= 20:
                 break
+
+    def _after_setup(self, cell) -> None:
+        self._watch()  # the setup cell ran in the student's process only
 
     def _watch(self) -> None:
         if self.ep is None:
@@ -777,17 +784,6 @@ class CompatibleSession(Session):
                 )
             )
         return shown
-
-    def run(self) -> list[dict]:
-        tests = []
-        for cell in self.plan.cells:
-            if cell.kind in ("student", "setup"):
-                self._run_code_cell(cell)
-                if cell.kind == "setup":
-                    self._watch()
-            elif cell.kind == "test":
-                tests.append(self._run_test(cell))
-        return tests
 
 
 REDACTED = "[output removed: it quoted the hidden tests]"

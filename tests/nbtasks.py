@@ -20,6 +20,9 @@ __all__ = [
     "index_of",
     "submit",
     "copy_course",
+    "cell_meta",
+    "tiny_course",
+    "hand_in",
 ]
 
 COURSE = Path(__file__).resolve().parent.parent / "course"
@@ -92,3 +95,43 @@ def copy_course(dest: Path) -> Path:
     """Copy the repository's ``course/`` to ``dest`` without anything grading generated."""
     shutil.copytree(COURSE, dest, ignore=shutil.ignore_patterns(*GENERATED))
     return Path(dest)
+
+
+def cell_meta(
+    grade_id: str, *, locked=False, solution=False, grade=False, points=0, task=False
+) -> dict:
+    """A cell's metadata as nbgrader writes it (schema 3), for notebooks built in tests."""
+    m = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": 3,
+        "solution": solution,
+        "task": task,
+    }
+    if grade or task:
+        m["points"] = points
+    return {"nbgrader": m}
+
+
+def tiny_course(parent: Path, assignment: str, notebooks: dict, timeout: int):
+    """A course of one assignment, built in ``parent/course`` from ``{file name: notebook}``
+    with an empty nbgrader configuration, and released; returns its ``Course``."""
+    from autograder.course import Course
+
+    root = Path(parent) / "course"
+    (root / "source" / assignment).mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text("c = get_config()\n")
+    for name, nb in notebooks.items():
+        nbformat.write(nb, root / "source" / assignment / name)
+    course = Course(root, timeout=timeout)
+    course.release(assignment)
+    return course
+
+
+def hand_in(course, student: str, assignment: str, notebooks: dict) -> None:
+    """Write ``{file name: notebook}`` as ``student``'s submission of ``assignment``."""
+    folder = Path(course.root) / "submitted" / student / assignment
+    folder.mkdir(parents=True)
+    for name, nb in notebooks.items():
+        nbformat.write(nb, folder / name)

@@ -23,8 +23,9 @@ import textwrap
 import nbformat
 import pytest
 
-from autograder.course import Course
 from autograder.modes import choose_mode, declared_mode, lint_notebook
+
+from .nbtasks import cell_meta, hand_in, tiny_course
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
@@ -32,22 +33,8 @@ TIMEOUT = 20  # seconds per cell; every cell here takes milliseconds
 HIDDEN_SECRET = "expected_secret_value_4242"
 
 
-def _meta(grade_id, *, locked=False, solution=False, grade=False, points=0, task=False):
-    m = {
-        "grade": grade,
-        "grade_id": grade_id,
-        "locked": locked,
-        "schema_version": 3,
-        "solution": solution,
-        "task": task,
-    }
-    if grade or task:
-        m["points"] = points
-    return {"nbgrader": m}
-
-
 def _code(source, **meta):
-    return nbformat.v4.new_code_cell(textwrap.dedent(source).strip(), metadata=_meta(**meta))
+    return nbformat.v4.new_code_cell(textwrap.dedent(source).strip(), metadata=cell_meta(**meta))
 
 
 def _notebook(*cells):
@@ -108,7 +95,7 @@ def _main_notebook():
             points=1,
         ),
         nbformat.v4.new_markdown_cell(
-            "Explain your answer.", metadata=_meta("explain", task=True, points=2)
+            "Explain your answer.", metadata=cell_meta("explain", task=True, points=2)
         ),
     )
 
@@ -131,28 +118,17 @@ def _second_notebook():
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    root = tmp_path_factory.mktemp("modes") / "course"
-    (root / "source" / "hw").mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text("c = get_config()\n")
-    nbformat.write(_main_notebook(), root / "source" / "hw" / "main.ipynb")
-    nbformat.write(_second_notebook(), root / "source" / "hw" / "second.ipynb")
-    course = Course(root, timeout=TIMEOUT)
-    release = course.release("hw")
-    sources = {
-        n: nbformat.read(root / "source" / "hw" / n, as_version=4)
-        for n in ("main.ipynb", "second.ipynb")
-    }
+    sources = {"main.ipynb": _main_notebook(), "second.ipynb": _second_notebook()}
+    course = tiny_course(tmp_path_factory.mktemp("modes"), "hw", sources, TIMEOUT)
+    release = course.root / "release" / "hw"
     blank = {n: nbformat.read(release / n, as_version=4) for n in sources}
 
-    def hand_in(student, notebooks):
-        folder = root / "submitted" / student / "hw"
-        folder.mkdir(parents=True)
-        for name, nb in notebooks.items():
-            nbformat.write(nb, folder / name)
+    def hand_in_hw(student, notebooks):
+        hand_in(course, student, "hw", notebooks)
 
-    hand_in("solution", sources)
-    hand_in("blank", blank)
-    hand_in("only_main", {"main.ipynb": sources["main.ipynb"]})
+    hand_in_hw("solution", sources)
+    hand_in_hw("blank", blank)
+    hand_in_hw("only_main", {"main.ipynb": sources["main.ipynb"]})
 
     leak = copy.deepcopy(sources)
     cells = leak["main.ipynb"].cells
@@ -161,7 +137,7 @@ def graded(tmp_path_factory):
         "'pre_run_cell', lambda info: builtins._seen.append(info.raw_cell))\n" + cells[1].source
     )
     cells[3].source = "print('\\n'.join(__import__('builtins')._seen))\n" + cells[3].source
-    hand_in("leak", leak)
+    hand_in_hw("leak", leak)
 
     tamper = copy.deepcopy(blank)
     tamper["main.ipynb"].cells[1].source = (
@@ -170,7 +146,7 @@ def graded(tmp_path_factory):
         "def run(self, *a, **k):\n    r = _run(self, *a, **k)\n    r.error_in_exec = None\n"
         "    return r\ns.InteractiveShell.run_cell = run\n"
     )
-    hand_in("tamper", tamper)
+    hand_in_hw("tamper", tamper)
 
     results = {r.student: r for r in course.autograde("hw", mode="compatible", sandbox="auto")}
     return course, results
@@ -321,9 +297,6 @@ def test_linter_accepts_plain_tests_and_respects_declarations():
 def test_isolated_mode_seeds_and_working_folder(tmp_path):
     """Isolated mode: a test's ``np.random.seed`` seeds the student's generator too, and a
     relative path in a test finds the file the student's code wrote (its working folder)."""
-    root = tmp_path / "course"
-    (root / "source" / "iso").mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text("c = get_config()\n")
     nb = _notebook(
         _code("import numpy as np", grade_id="setup", locked=True),
         _code(
@@ -361,12 +334,8 @@ def test_isolated_mode_seeds_and_working_folder(tmp_path):
             points=1,
         ),
     )
-    nbformat.write(nb, root / "source" / "iso" / "iso.ipynb")
-    course = Course(root, timeout=TIMEOUT)
-    course.release("iso")
-    folder = root / "submitted" / "solution" / "iso"
-    folder.mkdir(parents=True)
-    nbformat.write(nb, folder / "iso.ipynb")
+    course = tiny_course(tmp_path, "iso", {"iso.ipynb": nb}, TIMEOUT)
+    hand_in(course, "solution", "iso", {"iso.ipynb": nb})
     [result] = course.autograde("iso", mode="isolated", sandbox="auto")
     assert result.score == 2.0, [t["message"] for t in result.tests]
 
@@ -388,9 +357,6 @@ def test_isolated_test_reading_files_does_not_follow_student_links(tmp_path):
     when a test opens it: the test's open fails instead (and the secret stays unread)."""
     secret = tmp_path / "instructor-secret.txt"
     secret.write_text("SECRET-ANSWER-71")
-    root = tmp_path / "course"
-    (root / "source" / "links").mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text("c = get_config()\n")
     nb = _notebook(
         _code(
             """
@@ -410,16 +376,12 @@ def test_isolated_test_reading_files_does_not_follow_student_links(tmp_path):
             points=1,
         ),
     )
-    nbformat.write(nb, root / "source" / "links" / "links.ipynb")
-    course = Course(root, timeout=TIMEOUT)
-    course.release("links")
+    course = tiny_course(tmp_path, "links", {"links.ipynb": nb}, TIMEOUT)
     hostile = copy.deepcopy(nb)
     hostile.cells[
         0
     ].source = f"import os\ndef save(text):\n    os.symlink({str(secret)!r}, 'out.txt')\n"
-    folder = root / "submitted" / "linker" / "links"
-    folder.mkdir(parents=True)
-    nbformat.write(hostile, folder / "links.ipynb")
+    hand_in(course, "linker", "links", {"links.ipynb": hostile})
     [result] = course.autograde("links", mode="isolated", sandbox="auto")
     assert result.score == 0.0
     assert "symbolic link" in result.tests[0]["message"], result.tests
@@ -428,9 +390,6 @@ def test_isolated_test_reading_files_does_not_follow_student_links(tmp_path):
 
 def test_isolated_tests_use_their_own_copy_of_what_answers_import(tmp_path):
     """An answer cell that imports numpy and patches it does not patch the tests' numpy."""
-    root = tmp_path / "course"
-    (root / "source" / "imports").mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text("c = get_config()\n")
     nb = _notebook(
         _code(
             """
@@ -446,9 +405,7 @@ def test_isolated_tests_use_their_own_copy_of_what_answers_import(tmp_path):
         ),
         _code("assert np.allclose(double([1, 2]), [2, 4])", grade_id="t", grade=True, points=1),
     )
-    nbformat.write(nb, root / "source" / "imports" / "imports.ipynb")
-    course = Course(root, timeout=TIMEOUT)
-    course.release("imports")
+    course = tiny_course(tmp_path, "imports", {"imports.ipynb": nb}, TIMEOUT)
     for student, answer in {
         "honest": nb.cells[0].source,
         "patcher": "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
@@ -456,9 +413,7 @@ def test_isolated_tests_use_their_own_copy_of_what_answers_import(tmp_path):
     }.items():
         sub = copy.deepcopy(nb)
         sub.cells[0].source = answer
-        folder = root / "submitted" / student / "imports"
-        folder.mkdir(parents=True)
-        nbformat.write(sub, folder / "imports.ipynb")
+        hand_in(course, student, "imports", {"imports.ipynb": sub})
     results = {r.student: r for r in course.autograde("imports", mode="isolated", sandbox="auto")}
     assert results["honest"].score == 1.0, results["honest"].tests
     assert results["patcher"].score == 0.0, results["patcher"].tests

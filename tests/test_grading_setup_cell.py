@@ -18,25 +18,11 @@ import pytest
 
 from autograder.course import Course
 
-from .nbtasks import copy_course, submit
+from .nbtasks import cell_meta, copy_course, submit
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow, pytest.mark.timeout(600)]
 
 TIMEOUT = 3  # seconds per cell
-
-
-def _meta(grade_id: str, *, locked=False, solution=False, grade=False, points=0) -> dict:
-    m = {
-        "grade": grade,
-        "grade_id": grade_id,
-        "locked": locked,
-        "schema_version": 3,
-        "solution": solution,
-        "task": False,
-    }
-    if grade:
-        m["points"] = points
-    return {"nbgrader": m}
 
 
 def _assignment(setup_stall: str, answer_prefix: str = "") -> nbformat.NotebookNode:
@@ -44,23 +30,23 @@ def _assignment(setup_stall: str, answer_prefix: str = "") -> nbformat.NotebookN
         nbformat.v4.new_code_cell(
             f"import os\nimport time\n\nSTALL = {setup_stall}\nif STALL:\n    time.sleep(60)\n"
             "SCALE = 2\n",
-            metadata=_meta("setup", locked=True),
+            metadata=cell_meta("setup", locked=True),
         ),
         nbformat.v4.new_code_cell(
             answer_prefix + "def double(x):\n    ### BEGIN SOLUTION\n    return SCALE * x\n"
             "    ### END SOLUTION\n",
-            metadata=_meta("double", solution=True),
+            metadata=cell_meta("double", solution=True),
         ),
         nbformat.v4.new_code_cell(
-            "assert double(3) == 6", metadata=_meta("test_double", grade=True, points=2)
+            "assert double(3) == 6", metadata=cell_meta("test_double", grade=True, points=2)
         ),
         nbformat.v4.new_code_cell(
             "def triple(x):\n    ### BEGIN SOLUTION\n    return (SCALE + 1) * x\n"
             "    ### END SOLUTION\n",
-            metadata=_meta("triple", solution=True),
+            metadata=cell_meta("triple", solution=True),
         ),
         nbformat.v4.new_code_cell(
-            "assert triple(3) == 9", metadata=_meta("test_triple", grade=True, points=3)
+            "assert triple(3) == 9", metadata=cell_meta("test_triple", grade=True, points=3)
         ),
     ]
     return nbformat.v4.new_notebook(cells=cells)

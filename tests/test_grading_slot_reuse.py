@@ -18,7 +18,7 @@ import textwrap
 import nbformat
 import pytest
 
-from autograder.course import Course
+from .nbtasks import cell_meta, hand_in, tiny_course
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
@@ -91,14 +91,6 @@ HOSTILE = {
 }
 
 
-def _meta(grade_id, *, locked=False, solution=False, grade=False, points=0):
-    m = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
-         "solution": solution, "task": False}  # fmt: skip
-    if grade:
-        m["points"] = points
-    return {"nbgrader": m}
-
-
 def _notebook(answer: str, prefix: str = ""):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {
@@ -108,37 +100,28 @@ def _notebook(answer: str, prefix: str = ""):
     }
     nb.metadata["autograder"] = {"mode": "isolated"}
     nb.cells = [
-        nbformat.v4.new_code_cell("import os", metadata=_meta("setup", locked=True)),
+        nbformat.v4.new_code_cell("import os", metadata=cell_meta("setup", locked=True)),
         nbformat.v4.new_code_cell(
-            textwrap.dedent(prefix) + answer.strip(), metadata=_meta("work", solution=True)
+            textwrap.dedent(prefix) + answer.strip(), metadata=cell_meta("work", solution=True)
         ),
         nbformat.v4.new_code_cell(
             "n, strangers, size = work()\nassert n == 24\nassert strangers == [], strangers\n"
             "assert size == 8_000_000",
-            metadata=_meta("test_work", grade=True, points=3),
+            metadata=cell_meta("test_work", grade=True, points=3),
         ),
     ]
     return nb
 
 
 def test_honest_grade_is_the_same_after_every_hostile_submission(tmp_path):
-    root = tmp_path / "course"
-    (root / "source" / "slot").mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text("c = get_config()\n")
-    nbformat.write(_notebook(HONEST_ANSWER), root / "source" / "slot" / "slot.ipynb")
-    course = Course(root, timeout=TIMEOUT)
-    course.release("slot")
-
-    def hand_in(student, nb):
-        folder = root / "submitted" / student / "slot"
-        folder.mkdir(parents=True)
-        nbformat.write(nb, folder / "slot.ipynb")
+    course = tiny_course(tmp_path, "slot", {"slot.ipynb": _notebook(HONEST_ANSWER)}, TIMEOUT)
 
     order = ["00_honest"]
-    hand_in("00_honest", _notebook(HONEST_ANSWER))
+    hand_in(course, "00_honest", "slot", {"slot.ipynb": _notebook(HONEST_ANSWER)})
     for k, (name, code) in enumerate(HOSTILE.items(), start=1):
-        hand_in(f"{k:02d}a_{name}", _notebook(HONEST_ANSWER, prefix=code))
-        hand_in(f"{k:02d}b_honest", _notebook(HONEST_ANSWER))
+        hostile = _notebook(HONEST_ANSWER, prefix=code)
+        hand_in(course, f"{k:02d}a_{name}", "slot", {"slot.ipynb": hostile})
+        hand_in(course, f"{k:02d}b_honest", "slot", {"slot.ipynb": _notebook(HONEST_ANSWER)})
         order += [f"{k:02d}a_{name}", f"{k:02d}b_honest"]
 
     results = {r.student: r for r in course.autograde("slot", jobs=1, sandbox="auto")}
