@@ -519,7 +519,7 @@ def attempts(obj):
         lambda: obj.figure.savefig("h2_wire_written.png"),
         lambda: obj._axes,
         lambda: obj.read_text(),
-        lambda: setattr(obj, "get_title", lambda: "t"),
+        lambda: setattr(obj, "get_title", obj.get_xlabel),
         lambda: setattr(obj, "score", Fake().score),
         lambda: obj.set_params(fit_intercept=Fake()),
     ):
