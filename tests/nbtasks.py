@@ -29,7 +29,7 @@ COURSE = Path(__file__).resolve().parent.parent / "course"
 # what grading generates in a course folder (a copy starts without any of it)
 GENERATED = (
     "release", "submitted", "autograded", "feedback", "gradebook.db", "*.csv", ".grading-logs",
-    ".exchange",
+    ".exchange", ".grading",
 )  # fmt: skip
 
 
