@@ -2,8 +2,9 @@
 that cross the pipe (issue 17, part 2).
 
 A tiny assignment, written here, has one test cell per pattern: sets, Counter, defaultdict,
-namedtuples, dataclasses, generators, DataFrames, the student's own exception class and
-NumPy's LinAlgError caught by name, printed output captured with ``redirect_stdout``, in-place
+namedtuples, dataclasses, generators, DataFrames, a matplotlib Axes passed in (used through a
+reference served in the test process), the student's own exception class and NumPy's
+LinAlgError caught by name, printed output captured with ``redirect_stdout``, in-place
 changes of dicts of lists and nested lists. It is graded isolated: the solution scores full
 marks, wrong answers score 0, and hostile answers (objects that equal everything, a set
 subclass, a dataclass and a Counter subclass whose ``__eq__`` is always true, a generator that
@@ -159,6 +160,16 @@ TASKS = [
         "class Out:\n    def __eq__(self, other): return True\ndef report(x):\n    return Out()",
         "buf = io.StringIO()\nwith contextlib.redirect_stdout(buf):\n    report(3)\n"
         "assert buf.getvalue() == 'value: 3\\n'",
+    ),
+    (
+        "plot",
+        "def draw(ax):\n    ax.plot([1, 2], [3, 4])\n    ax.set_title('line')",
+        "def draw(ax):\n    ax.set_title('line')",
+        "def draw(ax):\n    ax.set_title('line')\n    ax.get_lines = lambda: [1]\n"
+        "    ax.figure.savefig('plot.png')",
+        "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+        "fig, ax = plt.subplots()\ndraw(ax)\n"
+        "assert ax.get_title() == 'line' and len(ax.get_lines()) == 1",
     ),
     (
         "stock",
