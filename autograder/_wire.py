@@ -157,7 +157,7 @@ class Endpoint:
         self._proxies: dict[int, object] = {}  # the other end's objects we hold references to
         self.deadline: float | None = None  # absolute time.monotonic() limit for waiting
         self.export_filter = None  # callable(obj) -> bool: may this object be sent by reference?
-        self._trusted_handles: dict[int, _TrustedHandle] = {}
+        self._trusted_handles: dict[tuple[int, bool], _TrustedHandle] = {}
         self.proxy_class = None  # class used for references to the other end's objects
 
     # ---- framing
@@ -363,7 +363,9 @@ class Endpoint:
         if isinstance(obj, _ProxyBase) and object.__getattribute__(obj, "_ep") is self:
             return {"$": "ref", "side": self._other(), "id": object.__getattribute__(obj, "_id")}
         if self.side == "t" and (t is TrustedRef or _object_by_reference(obj)):
-            return self._encode_trusted_object(obj.value if t is TrustedRef else obj)
+            if t is TrustedRef:
+                return self._encode_trusted_object(obj.value, free_call=False)
+            return self._encode_trusted_object(obj, free_call=True)
         if self.export_filter is not None and not self.export_filter(obj):
             raise TypeError(
                 f"an object of type {type(obj).__name__} cannot be passed to the other process"
@@ -377,15 +379,17 @@ class Endpoint:
             "type": type(obj).__name__[:100],
         }
 
-    def _encode_trusted_object(self, obj):
+    def _encode_trusted_object(self, obj, free_call: bool):
         """A reference to an object of the tests (an Axes, an optimizer, an estimator) that the
         student's code may use: read its public attributes, call its public methods. Each such
-        operation is served here by a :class:`_TrustedHandle` (``h``), guarded."""
+        operation is served here by a :class:`_TrustedHandle` (``h``), guarded; calling an
+        object the tests passed in themselves (``free_call``) is not, as for a function."""
         hid = id(obj)
         self.handles[hid] = obj
-        handle = self._trusted_handles.get(hid)
+        handle = self._trusted_handles.get((hid, free_call))
         if handle is None or handle.obj is not obj:
-            handle = self._trusted_handles[hid] = _TrustedHandle(obj)
+            handle = _TrustedHandle(obj, free_call)
+            self._trusted_handles[hid, free_call] = handle
             self.handles[id(handle)] = handle
         return {
             "$": "ref",
@@ -555,7 +559,8 @@ class Endpoint:
                     if hid not in self.handles:
                         raise ProtocolError("reference to an unknown object")
                     return self.handles[hid]
-                proxy = self._proxies.get(hid)
+                key = hid if d.get("h") is None else (hid, _int(d["h"]))
+                proxy = self._proxies.get(key)
                 if proxy is None:
                     kind = self.proxy_class
                     if kind is TrustedCallable and d.get("h") is not None:
@@ -564,7 +569,7 @@ class Endpoint:
                     if kind is TrustedObject:
                         handle = TrustedCallable._make(self, _int(d["h"]), "handle")
                         object.__setattr__(proxy, "_handle", handle)
-                    self._proxies[hid] = proxy
+                    self._proxies[key] = proxy
                 return proxy
         except ProtocolError:
             raise
@@ -1221,16 +1226,42 @@ def _object_by_reference(obj) -> bool:
 
 
 _GUARD = {"depth": 0, "hook": False}
-_GUARDED_EVENTS = ("open", "os.", "shutil.", "subprocess.", "socket.", "ctypes.", "pty.",
-                   "webbrowser.", "urllib.", "http.", "ftplib.", "smtplib.", "sqlite3.",
-                   "winreg.", "tempfile.", "glob.", "pathlib.", "fcntl.", "mmap.")  # fmt: skip
+_GUARDED_EVENTS = (
+    "shutil.", "subprocess.", "socket.", "ctypes.", "pty.", "webbrowser.", "urllib.", "http.",
+    "ftplib.", "smtplib.", "sqlite3.", "winreg.", "tempfile.", "fcntl.", "mmap.",
+    "os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.truncate",
+    "os.link", "os.symlink", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
+    "os.kill", "os.putenv", "os.unsetenv", "os.chdir", "os.utime", "os.chflags",
+    "os.setxattr", "os.removexattr", "os.startfile", "os.add_dll_directory",
+)  # fmt: skip
 
 
 def _guard_hook(event: str, args) -> None:
-    if _GUARD["depth"] and event.startswith(_GUARDED_EVENTS):
+    """While an operation on a trusted object runs: no process, socket, file change, and no
+    file opened except for reading inside the Python installation (lazy imports)."""
+    if not _GUARD["depth"]:
+        return
+    if event == "open" and _allowed_open(args):
+        return
+    if event == "open" or event.startswith(_GUARDED_EVENTS):
         raise PermissionError(
             f"an object the tests passed in cannot do this for your code ({event})"
         )
+
+
+def _allowed_open(args) -> bool:
+    path, mode = (args[0], args[1]) if len(args) >= 2 else (None, None)
+    if isinstance(path, int) or not isinstance(path, (str, bytes, os.PathLike)):
+        return False
+    if mode is not None and (not isinstance(mode, str) or set(mode) & set("wax+")):
+        return False
+    if isinstance(args[2] if len(args) > 2 else 0, int) and (
+        (args[2] if len(args) > 2 else 0) & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC)
+    ):
+        return False
+    full = os.path.realpath(os.fsdecode(path))
+    roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    return any(full.startswith(root + os.sep) for root in roots)
 
 
 def _checked(value, depth: int = 0):
@@ -1251,6 +1282,8 @@ def _checked(value, depth: int = 0):
         if owner is None or isinstance(owner, (type, types.ModuleType)):
             raise PermissionError("not available to your code")
         return TrustedRef(value)
+    if callable(value) and not isinstance(value, _ProxyBase):
+        return TrustedRef(value)  # a callable object: its calls are guarded too
     return value
 
 
@@ -1278,12 +1311,14 @@ class _TrustedHandle:
     the course or write outside the sandbox.
     """
 
-    __slots__ = ("obj",)
+    __slots__ = ("obj", "free_call")
 
-    def __init__(self, obj):
-        self.obj = obj
+    def __init__(self, obj, free_call: bool):
+        self.obj, self.free_call = obj, free_call
 
     def __call__(self, op, *args, **kwargs):
+        if op == "call" and self.free_call:  # as a function the tests passed in
+            return _checked(self.obj(*args, **kwargs))
         if not _GUARD["hook"]:
             sys.addaudithook(_guard_hook)
             _GUARD["hook"] = True

@@ -566,6 +566,7 @@ def test_objects_passed_in_serve_public_operations_only(typed, tmp_path, monkeyp
         assert ax.get_title() == "t" and "get_title" not in vars(ax)
         assert student(typed, "attempts")(est)[4:] == ["PermissionError", "PermissionError"]
         assert est.fit_intercept is True
+        assert student(typed, "apply")(np.exp, 0.0) == 2.0  # a callable object: called freely
     finally:
         plt.close(fig)
 
