@@ -3,15 +3,21 @@
 Both ends import this module; the student end runs it as a plain file inside the sandbox, so it
 needs nothing but the standard library and NumPy (torch is used only when a tensor crosses).
 
-Messages are length-prefixed JSON objects. Values cross **by value** when they are plain data
-(``None``, bools, numbers, strings, lists, tuples, dicts, slices, NumPy arrays and scalars of a
-numeric dtype, torch tensors) and **by reference** otherwise: the receiver gets a proxy whose
-operations are forwarded to the owner. Decoding never runs code (no pickle), so whatever the
-student process sends, the trusted end only ever receives genuine data or proxies.
-
-A proxy of a student object deliberately does not forward ``==``, ``!=``, ``<``, ``<=``, ``>``,
-``>=``: equality is identity, and ordering raises ``TypeError``. An object that "equals
-everything" therefore equals nothing in a test; a test compares the plain data it receives.
+Messages are length-prefixed JSON objects. Values cross **by value** when they are plain data:
+``None``, bools, numbers (``complex``, ``Decimal``, ``Fraction``), strings, bytes, lists,
+tuples, dicts, sets, ``Counter``, ``OrderedDict``, ``defaultdict`` (a builtin factory only),
+``deque``, ``range``, slices, NumPy arrays, scalars and dtypes of any dtype but object, torch
+tensors and dtypes, pandas DataFrames and Series, builtin types (``dtype=bool``), plain
+namedtuples (and their classes: the same class each time, made here), dataclass instances (as a
+read-only :class:`Record` compared here, by its fields), generators and builtin iterators (run
+to their end, at most :data:`MAX_ITEMS` items: :class:`StudentIterator`). Exception classes of
+the student cross by the names of their MRO (:func:`exception_class`). Everything else crosses
+**by reference**: the receiver gets a proxy whose operations are forwarded to the owner;
+functions the tests pass in are :class:`TrustedCallable`, their other objects (an Axes, an
+estimator) :class:`TrustedObject`, served with public names only and guarded. Decoding never
+runs code of the sender (no pickle, no import, no lookup beyond dictionaries), so whatever the
+student process sends, the trusted end only ever receives genuine data or proxies; equality of
+what crosses by value is computed by the receiver.
 """
 
 from __future__ import annotations
