@@ -164,6 +164,7 @@ class Endpoint:
         self.deadline: float | None = None  # absolute time.monotonic() limit for waiting
         self.export_filter = None  # callable(obj) -> bool: may this object be sent by reference?
         self._trusted_handles: dict[tuple[int, bool], _TrustedHandle] = {}
+        self._guarded = False  # encoding what a trusted object's operation returned
         self.proxy_class = None  # class used for references to the other end's objects
 
     # ---- framing
@@ -368,9 +369,17 @@ class Endpoint:
                 return described
         if isinstance(obj, _ProxyBase) and object.__getattribute__(obj, "_ep") is self:
             return {"$": "ref", "side": self._other(), "id": object.__getattribute__(obj, "_id")}
-        if self.side == "t" and (t is TrustedRef or _object_by_reference(obj)):
-            if t is TrustedRef:
-                return self._encode_trusted_object(obj.value, free_call=False)
+        if self.side == "t" and t is TrustedRef:  # what a trusted object's operation gives
+            guarded, self._guarded = self._guarded, True
+            try:
+                return self.encode(obj.value, depth)
+            finally:
+                self._guarded = guarded
+        if self.side == "t" and self._guarded:
+            if not _reachable(obj):
+                raise TypeError(f"an object of type {t.__name__} is not available to your code")
+            return self._encode_trusted_object(obj, free_call=False)
+        if self.side == "t" and _object_by_reference(obj):
             return self._encode_trusted_object(obj, free_call=True)
         if self.export_filter is not None and not self.export_filter(obj):
             raise TypeError(
@@ -390,13 +399,16 @@ class Endpoint:
         student's code may use: read its public attributes, call its public methods. Each such
         operation is served here by a :class:`_TrustedHandle` (``h``), guarded; calling an
         object the tests passed in themselves (``free_call``) is not, as for a function."""
-        hid = id(obj)
-        self.handles[hid] = obj
-        handle = self._trusted_handles.get((hid, free_call))
+        handle = self._trusted_handles.get((id(obj), free_call))
         if handle is None or handle.obj is not obj:
             handle = _TrustedHandle(obj, free_call)
-            self._trusted_handles[hid, free_call] = handle
+            self._trusted_handles[id(obj), free_call] = handle
             self.handles[id(handle)] = handle
+        if free_call or not callable(obj):
+            hid = id(obj)  # comes back as the object itself
+            self.handles[hid] = obj
+        else:  # never the object itself: it could then be called past its guard
+            hid = id(handle)
         return {
             "$": "ref",
             "side": self.side,
@@ -1270,27 +1282,18 @@ def _allowed_open(args) -> bool:
     return any(full.startswith(root + os.sep) for root in roots)
 
 
-def _checked(value, depth: int = 0):
-    """A value an operation on a trusted object gives the student: plain data, or a reference
-    (guarded) to an object or a bound method; never a module, a class or a free function
-    (also inside lists, tuples and dicts)."""
+def _reachable(obj) -> bool:
+    """Whether an object reached through a trusted object (an attribute, a method's result)
+    may go to the student process, as a guarded reference: not a module, a class, a free
+    function or a method of a module or class."""
     import types
 
-    if depth < 20 and type(value) in (list, tuple):
-        return type(value)(_checked(x, depth + 1) for x in value)
-    if depth < 20 and type(value) is dict:
-        return {k: _checked(v, depth + 1) for k, v in value.items()}
-
-    if isinstance(value, (type, types.ModuleType, types.FunctionType, types.CodeType)):
-        raise PermissionError("not available to your code")
-    if isinstance(value, (types.MethodType, types.BuiltinMethodType)):
-        owner = getattr(value, "__self__", None)
-        if owner is None or isinstance(owner, (type, types.ModuleType)):
-            raise PermissionError("not available to your code")
-        return TrustedRef(value)
-    if callable(value) and not isinstance(value, _ProxyBase):
-        return TrustedRef(value)  # a callable object: its calls are guarded too
-    return value
+    if isinstance(obj, (type, types.ModuleType, types.FunctionType, types.CodeType, _ProxyBase)):
+        return False
+    if isinstance(obj, (types.MethodType, types.BuiltinMethodType)):
+        owner = getattr(obj, "__self__", None)
+        return owner is not None and not isinstance(owner, (type, types.ModuleType))
+    return True
 
 
 def _refuse_student_objects(value, depth: int = 0) -> None:
@@ -1324,7 +1327,7 @@ class _TrustedHandle:
 
     def __call__(self, op, *args, **kwargs):
         if op == "call" and self.free_call:  # as a function the tests passed in
-            return _checked(self.obj(*args, **kwargs))
+            return TrustedRef(self.obj(*args, **kwargs))
         if not _GUARD["hook"]:
             sys.addaudithook(_guard_hook)
             _GUARD["hook"] = True
@@ -1342,15 +1345,15 @@ class _TrustedHandle:
             if not isinstance(name, str) or name.startswith("_"):
                 raise AttributeError("only public attributes can be used")
             if op == "getattr":
-                return _checked(getattr(obj, name))
+                return TrustedRef(getattr(obj, name))
             if len(args) != 2 or callable(args[1]) or callable(getattr(obj, name, None)):
                 raise PermissionError("a method of an object the tests passed in cannot be set")
             setattr(obj, name, args[1])
             return None
         if op == "call":
-            return _checked(obj(*args, **kwargs))
+            return TrustedRef(obj(*args, **kwargs))
         if op == "getitem" and len(args) == 1:
-            return _checked(obj[args[0]])
+            return TrustedRef(obj[args[0]])
         if op == "len":
             return len(obj)
         if op == "list":
@@ -1358,8 +1361,8 @@ class _TrustedHandle:
             for x in obj:
                 if len(items) >= MAX_ITEMS:
                     break
-                items.append(_checked(x))
-            return items
+                items.append(x)
+            return TrustedRef(items)
         raise ValueError(f"unknown operation {op!r}")
 
 

@@ -532,6 +532,18 @@ def attempts(obj):
 
 def same(x):
     return x
+
+def bypass(ax):
+    # call a method reached from the Axes by its id, past the object's handle
+    method = ax.figure.savefig
+    ep = object.__getattribute__(method, "_ep")
+    ref = {"$": "ref", "side": "t", "id": object.__getattribute__(method, "_id")}
+    try:
+        args = ep.encode(["call", "h2_wire_bypass.png"])
+        ep.request("callback", fn=ref, args=args, kwargs=ep.encode({}))
+    except Exception as e:
+        return type(e).__name__
+    return "done"
 """
 
 
@@ -561,6 +573,8 @@ def test_objects_passed_in_serve_public_operations_only(typed, tmp_path, monkeyp
         # student object inside: all refused
         assert student(typed, "attempts")(ax)[:2] == ["PermissionError", "AttributeError"]
         assert not (tmp_path / "h2_wire_written.png").exists()
+        assert student(typed, "bypass")(ax) == "PermissionError"
+        assert not (tmp_path / "h2_wire_bypass.png").exists()
         assert student(typed, "attempts")(pathlib.Path(secret))[2] == "PermissionError"
         assert student(typed, "attempts")(ax)[3] == "PermissionError"
         assert ax.get_title() == "t" and "get_title" not in vars(ax)
