@@ -44,7 +44,8 @@ TRUSTED_ERROR = "raised by a function the tests passed in (details are not shown
 _NUMERIC_KINDS = "biufc"
 _ARRAY_KINDS = "biufcUSMm"  # any dtype but object (O) and raw/structured (V) crosses by value
 PRINTED_LIMIT = 1_000_000  # characters of what a student's function prints, sent with its result
-MAX_ITEMS = 100_000  # items of a generator or iterator materialised when it crosses
+MAX_ITEMS = 100_000  # items of a generator or iterator that may cross
+ITER_SECONDS = 1.0  # time a crossing generator runs ahead before the rest comes on demand
 # builtin types that cross by name (``dtype=bool``, ``defaultdict(list)``)
 _BUILTIN_TYPES = {
     t.__name__: t
@@ -311,12 +312,12 @@ class Endpoint:
                 "v": [[k, self.encode(v, depth + 1)] for k, v in fields.items()],
             }
         if t is StudentIterator:
-            items = object.__getattribute__(obj, "_items")
-            pos = object.__getattribute__(obj, "_pos")
+            rest = obj._rest
             return {
                 "$": "iter",
-                "v": [self.encode(x, depth + 1) for x in items[pos:]],
-                "more": object.__getattribute__(obj, "_more"),
+                "v": [self.encode(x, depth + 1) for x in obj._items[obj._pos :]],
+                "more": obj._more,
+                "rest": None if rest is None else self.encode(rest, depth + 1),
             }
         if isinstance(obj, type):
             described = self._encode_class(obj)
@@ -332,13 +333,17 @@ class Endpoint:
                 fields = [[k, self.encode(getattr(obj, k), depth + 1)] for k in names]
                 return {"$": "record", "name": t.__qualname__, "v": fields}
             if _is_iterator(obj):
-                items, more = [], False
+                items, more, rest = [], False, None
+                budget = time.monotonic() + ITER_SECONDS
                 for x in obj:
                     if len(items) >= MAX_ITEMS:
                         more = True
                         break
                     items.append(self.encode(x, depth + 1))
-                return {"$": "iter", "v": items, "more": more}
+                    if self.side == "w" and time.monotonic() > budget:
+                        rest = self._reference(obj)  # slow items: the rest on demand
+                        break
+                return {"$": "iter", "v": items, "more": more, "rest": rest}
         mod = t.__module__
         if mod == "numpy":
             np = _np()
@@ -385,6 +390,9 @@ class Endpoint:
             raise TypeError(
                 f"an object of type {type(obj).__name__} cannot be passed to the other process"
             )
+        return self._reference(obj)
+
+    def _reference(self, obj) -> dict:
         hid = id(obj)
         self.handles[hid] = obj
         return {
@@ -551,7 +559,9 @@ class Endpoint:
                 return Record(clean_text(d["name"])[:200], fields)
             if tag == "iter":
                 items = [self.decode(x, depth + 1) for x in d["v"]]
-                return StudentIterator(items, bool(d.get("more")))
+                rest = d.get("rest")
+                rest = None if rest is None else self.decode(rest, depth + 1)
+                return StudentIterator(items, bool(d.get("more")), rest)
             if tag == "exctype":
                 if self.side != "t":
                     raise ProtocolError("only the student process sends exception classes")
@@ -792,13 +802,17 @@ class Record:
 
 
 class StudentIterator:
-    """A student's generator or iterator, run to its end (at most :data:`MAX_ITEMS` items)
-    in the student process; iterating past what crossed raises instead of ending early."""
+    """A student's generator or iterator, run in the student process when it crosses: to its
+    end, at most :data:`MAX_ITEMS` items (iterating past them raises instead of ending early:
+    it may never end), or, when its items are slow to come, for :data:`ITER_SECONDS`, the
+    rest then fetched one at a time from the student process (``rest``), up to the same
+    total."""
 
-    __slots__ = ("_items", "_pos", "_more")
+    __slots__ = ("_items", "_pos", "_more", "_rest", "_count")
 
-    def __init__(self, items: list, more: bool):
-        self._items, self._pos, self._more = items, 0, more
+    def __init__(self, items: list, more: bool, rest=None):
+        self._items, self._pos, self._more, self._rest = items, 0, more, rest
+        self._count = len(items)
 
     def __iter__(self):
         return self
@@ -807,7 +821,16 @@ class StudentIterator:
         if self._pos < len(self._items):
             self._pos += 1
             return self._items[self._pos - 1]
-        if self._more:
+        if self._rest is not None and self._count < MAX_ITEMS:
+            rest = self._rest
+            try:
+                item = rest._op("next", rest) if isinstance(rest, StudentObject) else next(rest)
+            except StopIteration:
+                self._rest = None
+                raise
+            self._count += 1
+            return item
+        if self._more or self._rest is not None:
             raise RuntimeError(
                 f"the iterator produced more than {MAX_ITEMS} items (it may never end); "
                 "only the first ones reached the test"

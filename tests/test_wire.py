@@ -593,3 +593,32 @@ def test_dataframes_cross_both_ways(typed):
     pd.testing.assert_frame_equal(student(typed, "same")(df), df)
     s = pd.Series([1.0, 2.0], name="s", index=pd.Index([3, 4], name="i"))
     pd.testing.assert_series_equal(student(typed, "same")(s), s)
+
+
+SLOW = """
+import time
+
+def slow_forever():
+    i = 0
+    while True:
+        time.sleep(0.3)
+        yield i
+        i += 1
+
+def slow_three():
+    for i in range(3):
+        time.sleep(0.6)
+        yield i
+"""
+
+
+@pytest.mark.timeout(60)
+def test_slow_generators_run_ahead_then_come_on_demand(typed):
+    import itertools
+
+    assert typed.request("run_cell", source=SLOW)["ok"]
+    started = time.monotonic()
+    gen = student(typed, "slow_forever")()
+    assert list(itertools.islice(gen, 8)) == list(range(8))  # 4 ahead, 4 on demand
+    assert time.monotonic() - started < 10
+    assert list(student(typed, "slow_three")()) == [0, 1, 2]  # ends where the student's does
