@@ -22,6 +22,7 @@ import ast
 import json
 import os
 import secrets
+import stat
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,7 +67,9 @@ class Expect:
     substrings: each reason entry must be in ``GradeResult.reason``; each events entry must be
     in some event (a tuple entry: all its strings in the same event). ``clean``: no events and
     an empty reason. ``absent``: strings (hidden test material the case tries to obtain) that
-    must not appear in the graded notebook or the feedback page.
+    must not appear in the graded notebook or the feedback page. ``flagged``: compatible
+    mode's integrity probe flags the submission for review (``GradeResult.flags`` is not
+    empty); otherwise it must be empty.
     """
 
     status: str  # "graded" | "ungradable"
@@ -75,6 +78,7 @@ class Expect:
     events: tuple[str | tuple[str, ...], ...] = ()
     clean: bool = False
     absent: tuple[str, ...] = ()
+    flagged: bool = False
 
 
 @dataclass(frozen=True)
@@ -1208,6 +1212,366 @@ def _invalid_cell_metadata(source, release, folder, ctx):
     _write(source, folder, ctx)
 
 
+# -- issue 17: holes closed by the sandbox (keyrings, namespaces, memfd, odd files, disk) ---------
+def keyring_name(ctx: dict) -> str:
+    """The description of the key the keyring cases store and look for."""
+    return f"dlcourse-answers-{ctx['token']}"
+
+
+def hog_marker(ctx: dict) -> str:
+    """The name (``$0``) of the busy shells the hog case starts: none may outlive grading."""
+    return f"dlcourse-hog-{ctx['token']}"
+
+
+def mount_marker(ctx: dict) -> str:
+    """The folder the namespace case mounts a 4 GB tmpfs on: no mount may name it."""
+    return f"dlcourse-ns-{ctx['token']}"
+
+
+KEYRING = """
+import ctypes
+import platform
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+# add_key, request_key, keyctl
+_NR = {"x86_64": (248, 249, 250), "aarch64": (217, 218, 219)}.get(platform.machine(), (0, 0, 0))
+
+
+def _syscall(nr, *args):
+    return _LIBC.syscall(ctypes.c_long(nr), *args) if nr else -1
+"""
+
+KEYRING_STORE = (
+    KEYRING
+    + """
+# hostile: leave the answers in this uid's kernel keyring, readable by anyone, for 5 minutes
+import json
+import zlib
+
+_payload = zlib.compress(json.dumps(_ANSWERS).encode())
+_key = _syscall(_NR[0], b"user", _KEYNAME.encode(), _payload, ctypes.c_size_t(len(_payload)),
+                ctypes.c_long(-4))  # KEY_SPEC_USER_KEYRING
+if _key > 0:
+    _syscall(_NR[2], ctypes.c_long(5), ctypes.c_long(_key), ctypes.c_long(0x3F3F3F3F))  # SETPERM
+    _syscall(_NR[2], ctypes.c_long(15), ctypes.c_long(_key), ctypes.c_long(300))  # SET_TIMEOUT
+print("stored key", _key, "errno", ctypes.get_errno())
+del _ANSWERS
+"""
+)
+
+KEYRING_READ = (
+    KEYRING
+    + """
+# hostile: find the key another submission left (in this uid's keyring, or anyone's through
+# /proc/keys), for up to 10 s, and use the answers it holds
+import json
+import time
+import zlib
+
+
+def _read(serial):
+    buf = ctypes.create_string_buffer(32768)
+    n = _syscall(_NR[2], ctypes.c_long(11), ctypes.c_long(serial), buf, ctypes.c_long(32768))
+    return buf.raw[:n] if n > 0 else None
+
+
+def _find():
+    serials = [_syscall(_NR[1], b"user", _KEYNAME.encode(), None, ctypes.c_long(-4))]
+    try:
+        with open("/proc/keys") as f:
+            serials += [int(ln.split()[0], 16) for ln in f if _KEYNAME in ln]
+    except OSError:
+        pass
+    for serial in serials:
+        if serial > 0 and (data := _read(serial)):
+            return json.loads(zlib.decompress(data))
+    return None
+
+
+_until = time.monotonic() + 10
+while (_STOLEN := _find()) is None and time.monotonic() < _until:
+    time.sleep(0.5)
+print("found the answers" if _STOLEN else "found nothing", "errno", ctypes.get_errno())
+
+
+def _use(grade_id):
+    if _STOLEN and grade_id in _STOLEN:
+        exec(_STOLEN[grade_id], globals())
+"""
+)
+
+NAMESPACE = """
+# hostile: a user and mount namespace of my own, and a 4 GB tmpfs in it (outside the disk cap);
+# with it, the answers
+import ctypes
+import os
+import shutil
+import subprocess
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_MNT = os.path.abspath(_MOUNTPOINT)
+os.makedirs(_MNT, exist_ok=True)
+_GOT = []
+
+
+def _in_child():
+    \"\"\"unshare + mount in a forked child (a threaded process cannot unshare a user ns).\"\"\"
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        ok = b"no"
+        try:
+            if _LIBC.unshare(0x10000000 | 0x00020000) == 0:  # CLONE_NEWUSER | CLONE_NEWNS
+                if _LIBC.mount(b"none", _MNT.encode(), b"tmpfs", 0, b"size=4g") == 0:
+                    st = os.statvfs(_MNT)
+                    ok = b"yes" if st.f_blocks * st.f_frsize >= 4 * 10**9 else b"small"
+        finally:
+            os.write(w, ok)
+            os._exit(0)
+    os.close(w)
+    os.waitpid(pid, 0)
+    got = os.read(r, 16)
+    os.close(r)
+    return got == b"yes"
+
+
+try:
+    _GOT.append(_in_child())
+except OSError as _exc:
+    print("fork", type(_exc).__name__)
+if shutil.which("unshare"):
+    _script = f"mount -t tmpfs -o size=4g none {_MNT} && df -B1 --output=size {_MNT}"
+    try:
+        _out = subprocess.run(["unshare", "-Urm", "sh", "-c", _script], capture_output=True,
+                              text=True, timeout=10).stdout.split()
+        _GOT.append(bool(_out) and _out[-1].isdigit() and int(_out[-1]) >= 4 * 10**9)
+    except (OSError, subprocess.SubprocessError) as _exc:
+        print("unshare", type(_exc).__name__)
+_BREACHED = any(_GOT)
+print("mounted 4 GB" if _BREACHED else "no namespace, no mount", _GOT)
+"""
+
+MEMFD = """
+# hostile: hold 1 GB in memfd files (memory the process's limit does not count); with it, the
+# answers
+import ctypes
+import os
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_FDS, _HELD, _CHUNK = [], 0, bytes(2**22)
+
+
+def _memfd(name):
+    if hasattr(os, "memfd_create"):
+        return os.memfd_create(name)
+    fd = _LIBC.syscall(319 if os.uname().machine == "x86_64" else 279, name.encode(), 0)
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "memfd_create")
+    return fd
+
+
+try:
+    while _HELD < 2**30:
+        _fd = _memfd(f"hoard{len(_FDS)}")
+        _FDS.append(_fd)
+        for _ in range(15):  # 60 MB a file, under the file size limit
+            os.write(_fd, _CHUNK)
+            _HELD += len(_CHUNK)
+except OSError as _exc:
+    print("memfd", type(_exc).__name__, _exc)
+_BREACHED = _HELD >= 2**30
+print("held", _HELD, "bytes in", len(_FDS), "memfd files")
+for _fd in _FDS:
+    os.close(_fd)
+"""
+
+USE_IF_BREACHED = """
+
+
+def _use(grade_id):
+    if _BREACHED:
+        exec(_SOLUTIONS[grade_id], globals())
+"""
+
+PROJECT_SOURCES = """
+# hostile: the project that runs the grader keeps its own course (with solutions) beside it;
+# list and read its instructor notebooks, and run any solution found
+import glob
+import json
+import os
+
+_FOUND = {}
+try:
+    print(_PROJECT_SOURCE, sorted(os.listdir(_PROJECT_SOURCE)))
+except OSError as _exc:
+    print(_PROJECT_SOURCE, "->", type(_exc).__name__)
+for _path in [*glob.glob(os.path.join(_PROJECT_SOURCE, "*", "*.ipynb")), _PROJECT_NOTEBOOK]:
+    try:
+        with open(_path, encoding="utf-8") as _f:
+            _cells = json.load(_f)["cells"]
+    except (OSError, ValueError) as _exc:
+        print(_path, "->", type(_exc).__name__)
+        continue
+    for _cell in _cells:
+        _gid = _cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        _text = "".join(_cell["source"]) if isinstance(_cell["source"], list) else _cell["source"]
+        if _gid and "raise NotImplementedError" not in _text:
+            _FOUND.setdefault(_gid, _text)
+print("read", len(_FOUND), "cells of the project's course")
+
+
+def _use(grade_id):
+    if grade_id in _FOUND:
+        exec(_FOUND[grade_id], globals())
+"""
+
+DISK_AND_INODES = """
+# hostile: write 1.5 GB (48 files of 32 MB, under the file size limit) and create 60,000 files
+# in the working folder, going on past every error
+import errno
+import os
+
+_errors, _written, _made = set(), 0, 0
+os.makedirs("fill", exist_ok=True)
+_chunk = b"\\1" * 2**22
+for _i in range(48):
+    try:
+        with open(f"fill/big{_i}.bin", "wb") as _f:
+            for _ in range(8):
+                _f.write(_chunk)
+                _f.flush()
+                _written += len(_chunk)
+    except OSError as _exc:
+        _errors.add(errno.errorcode.get(_exc.errno, str(_exc.errno)))
+for _i in range(60_000):
+    try:
+        open(f"fill/f{_i}", "w").close()
+        _made += 1
+    except OSError as _exc:
+        _errors.add(errno.errorcode.get(_exc.errno, str(_exc.errno)))
+print("wrote", _written, "bytes and", _made, "files; errors", sorted(_errors))
+"""
+
+HOG = """
+# hostile: 60 busy processes, each in a session of its own (double fork), left to burn CPU
+# while the locked setup cell runs (bounded to 60 s, so an unconfined run survives)
+import os
+
+_started = 0
+for _ in range(60):
+    try:
+        _pid = os.fork()
+    except OSError:
+        break
+    if _pid == 0:
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                os.execvp("timeout", ["timeout", "60", "sh", "-c", "while :; do :; done", _HOG])
+        finally:
+            os._exit(0)
+    os.waitpid(_pid, 0)
+    _started += 1
+print("started", _started, "busy processes")
+"""
+
+CAPTURE_COMPILED = """
+# hostile: keep the source of everything compiled in this process from now on (in compatible
+# mode, the hidden tests run here)
+import sys
+
+_SEEN = []
+sys.addaudithook(lambda event, args: event == "compile" and _SEEN.append(str(args[0])[:20_000]))
+"""
+
+SHOW_COMPILED = """
+# hostile: publish what was compiled, on stdout, stderr and in an error
+import sys
+
+_text = "\\n".join(_SEEN)
+print(_text)
+print(_text, file=sys.stderr)
+raise RuntimeError(_text[:50_000])
+"""
+
+
+def _capture_compiled(source, release, folder, ctx):
+    source.cells.insert(_setup(source) + 1, _code(CAPTURE_COMPILED))
+    source.cells.append(_code(SHOW_COMPILED))
+    _write(source, folder, ctx)
+
+
+def _answer_texts(source: NotebookNode) -> dict[str, str]:
+    """The solution cells of the source by grade_id, without nbgrader's markers."""
+    return {
+        meta(source.cells[i])["grade_id"]: "\n".join(
+            ln for ln in source.cells[i].source.splitlines() if "### " not in ln
+        )
+        for i in _answers(source)
+    }
+
+
+def _answers_after(code: str) -> Builder:
+    """The release, ``code`` in a cell after the setup cell, and each answer cell calling
+    ``_use(grade_id)`` after its stub: what ``code`` obtains through the hole becomes the
+    answers (``code`` defines ``_use``), so the score says whether the hole is open."""
+
+    def build(source, release, folder, ctx):
+        for i in _answers(release):
+            _append(release.cells[i], f"_use({meta(release.cells[i])['grade_id']!r})")
+        release.cells.insert(_setup(release) + 1, _code(code(source, ctx)))
+        _write(release, folder, ctx)
+
+    return build
+
+
+def _keyring_store(source, release, folder, ctx):
+    text = f"_KEYNAME = {keyring_name(ctx)!r}\n_ANSWERS = {_answer_texts(source)!r}\n"
+    source.cells.insert(_setup(source), _code(text + KEYRING_STORE))
+    _write(source, folder, ctx)
+
+
+def _breach_code(attempt: str) -> Callable[[NotebookNode, dict], str]:
+    """``attempt`` sets ``_BREACHED``; the answers (embedded) are used only if it is true."""
+
+    def code(source, ctx):
+        head = f"_MOUNTPOINT = {mount_marker(ctx)!r}\n_SOLUTIONS = {_answer_texts(source)!r}\n"
+        return head + attempt + USE_IF_BREACHED
+
+    return code
+
+
+def _project_code(source, ctx):
+    folder = ROOT / "course" / "source"
+    return (
+        f"_PROJECT_SOURCE = {str(folder)!r}\n_PROJECT_NOTEBOOK = {str(SOURCE_PATH)!r}\n"
+        + PROJECT_SOURCES
+    )
+
+
+def _odd_entry(kind: str) -> Builder:
+    """The solution, with a FIFO or a character device (/dev/zero's numbers) in ``data/``."""
+
+    def build(source, release, folder, ctx):
+        _write(source, folder, ctx)
+        (folder / "data").mkdir()
+        (folder / "data" / "notes.txt").write_text("a regular file beside it\n")
+        if kind == "fifo":
+            os.mkfifo(folder / "data" / "pipe")
+            return
+        try:
+            os.mknod(folder / "data" / "zero", stat.S_IFCHR | 0o666, os.stat("/dev/zero").st_rdev)
+        except PermissionError:  # not root (or no CAP_MKNOD): a FIFO stands in for it
+            os.mkfifo(folder / "data" / "zero")
+
+    return build
+
+
+def _hog_before_setup(source, release, folder, ctx):
+    release.cells.insert(_setup(release), _code(f"_HOG = {hog_marker(ctx)!r}\n" + HOG))
+    _write(release, folder, ctx)
+
+
 # -- the corpus -----------------------------------------------------------------------------------
 def _source() -> NotebookNode:
     return nbformat.read(SOURCE_PATH, as_version=4)
@@ -1600,5 +1964,149 @@ CORPUS: list[Case] = [
         GRADED_FULL,
         "the solution under a student id that a spreadsheet reads as a formula",
     ),
+    Case(
+        "keyring_a_store",
+        _keyring_store,
+        GRADED_FULL,
+        "correct; a cell before the setup stores the answers in the uid's kernel keyring, "
+        "readable by anyone for 5 minutes (add_key, keyctl through ctypes)",
+    ),
+    Case(
+        "keyring_b_read",
+        _answers_after(lambda source, ctx: f"_KEYNAME = {keyring_name(ctx)!r}\n" + KEYRING_READ),
+        GRADED_ZERO,
+        "blank; looks for keyring_a_store's key for 10 s (request_key, /proc/keys, keyctl "
+        "read) and uses the answers it holds",
+    ),
+    Case(
+        "namespace_tmpfs",
+        _answers_after(_breach_code(NAMESPACE)),
+        GRADED_ZERO,
+        "blank; creates a user and mount namespace (unshare via ctypes in a child, and the "
+        "unshare command) and mounts a 4 GB tmpfs; if it can, uses embedded answers",
+    ),
+    Case(
+        "memfd_hoard",
+        _answers_after(_breach_code(MEMFD)),
+        GRADED_ZERO,
+        "blank; writes 1 GB into memfd files (outside the memory limit); if it can, uses "
+        "embedded answers",
+        needs_sandbox=True,
+    ),
+    Case(
+        "project_sources",
+        _answers_after(_project_code),
+        GRADED_ZERO,
+        "blank; the course lives outside the project: lists and reads the project's own "
+        "course/source/*/*.ipynb and runs any solution found",
+    ),
+    Case(
+        "fifo_in_subfolder",
+        _odd_entry("fifo"),
+        Expect("graded", "full", events=(("left out", "data/pipe", "FIFO"),)),
+        "the solution, with a FIFO in a subfolder",
+    ),
+    Case(
+        "device_in_subfolder",
+        _odd_entry("device"),
+        Expect("graded", "full", events=(("left out", "data/zero"),)),
+        "the solution, with a character device of /dev/zero's numbers in a subfolder (a FIFO "
+        "where the harness may not create devices)",
+    ),
+    Case(
+        "disk_and_inodes",
+        _cell_before_last(DISK_AND_INODES),
+        GRADED_FULL,
+        "correct; a cell before the last task writes 1.5 GB and creates 60,000 files in the "
+        "working folder, going on past every error",
+        needs_sandbox=True,
+    ),
+    Case(
+        "hog_during_setup",
+        _hog_before_setup,
+        GRADED_ZERO,
+        "blank; a cell before the setup cell leaves 60 busy processes in sessions of their own "
+        "(on the core its test process grades on) while the setup cell and the tests run",
+        needs_sandbox=True,
+    ),
+    Case(
+        "hidden_tests_captured",
+        _capture_compiled,
+        GRADED_FULL,
+        "correct; an audit hook after the setup keeps the source of everything compiled, and "
+        "a cell at the end prints it and raises it (compatible mode runs hidden tests there)",
+    ),
     Case(VICTIM, _victim, Expect("graded", "full", clean=True), "an honest student, with a secret"),
 ]
+
+
+# -- compatible mode ------------------------------------------------------------------------------
+FLAGGED = "flagged for review"
+# the tests that always-equal answers and patched checks cannot pass when they run in the
+# student's process (as nbgrader runs them): they check exceptions, in-place changes, shapes
+_LIAR_FAIL = (
+    "test_numerical_gradient_no_mutation",
+    "test_relative_error",
+    "test_gd_null_space_component",
+    "test_gd_validation",
+)
+# with torch_reference and run_gd redefined, the tests that wrong answers pass there: those
+# that compare forward_backward with torch_reference, and gd_least_squares with run_gd
+_HIJACK_PASS = {
+    "test_forward_loss",
+    "test_grad_output_layer",
+    "test_grad_hidden_layer",
+    "test_large_logits_stable",
+    "test_gd_min_norm_from_zero",
+}
+_HIJACK_FAIL = tuple(g for g in autograded_ids(_SRC) if g not in _HIJACK_PASS)
+# The cases graded a second time in compatible mode (every cell, tests included, in the
+# student's sandboxed process), with the outcome owed there: None where it is the same as in
+# isolated mode (what the sandbox, the copy of the submission's files, the caps and the
+# redaction of hidden material guarantee does not depend on the mode). Where a hostile
+# submission tampers with the process the tests run in, compatible mode scores it as nbgrader
+# would and flags it for review when the integrity probe notices.
+COMPATIBLE: dict[str, Expect | None] = {
+    "solution": None,
+    "read_secrets": None,
+    "env_secrets": None,
+    "write_outside": None,
+    "network": None,
+    "orphan_sleeper": None,
+    "fork_bomb_cell": None,
+    "kill_everything": None,
+    "print_200mb": None,
+    "corrupt_json": None,
+    "lone_surrogates": None,
+    "keyring_a_store": None,
+    "keyring_b_read": None,
+    "namespace_tmpfs": None,
+    "memfd_hoard": None,
+    "project_sources": None,
+    "fifo_in_subfolder": None,
+    "device_in_subfolder": None,
+    "disk_and_inodes": None,
+    "hidden_tests_captured": None,
+    # the scores are plain nbgrader 0.9.6's for the same notebooks (cell by cell)
+    "always_equal": Expect("graded", _LIAR_FAIL, reason=(FLAGGED,), flagged=True),
+    "patched_checks_on_solution": Expect("graded", "full", reason=(FLAGGED,), flagged=True),
+    "ipython_tampering": Expect("graded", "full", reason=(FLAGGED,), flagged=True),
+    "helper_hijack": Expect("graded", _HIJACK_FAIL, reason=(FLAGGED,), flagged=True),
+    VICTIM: None,
+}
+
+
+def compatible_expect(case: Case) -> Expect:
+    """The outcome ``case`` is owed in compatible mode (see :data:`COMPATIBLE`)."""
+    return COMPATIBLE[case.name] or case.expect
+
+
+# Where compatible mode's integrity probe does not (yet) notice the tampering: the outcome and
+# CSV checks of these cases are expected failures (strict), with the reason; the score part
+# of their expectation holds today (it is nbgrader's).
+PROBE_GAPS: dict[str, str] = {
+    "ipython_tampering": "the probe does not notice IPython's showtraceback, custom exception "
+    "handler or post_run_cell hook being replaced: a blank notebook scores full, unflagged",
+    "helper_hijack": "the probe does not notice the locked cells' helpers (torch_reference, "
+    "run_gd) redefined by later cells: wrong answers pass five tests (11 points), unflagged",
+}

@@ -39,13 +39,21 @@ from autograder.submission import hidden_line_range, merge, read_submission
 from .grading_corpus import (
     ASSIGNMENT,
     CELL_TIMEOUT,
+    COMPATIBLE,
     CORPUS,
+    FLAGGED,
+    PROBE_GAPS,
     SECRET_ENV,
     VICTIM,
     Case,
+    Expect,
+    compatible_expect,
     expected_failures,
     expected_score,
+    hog_marker,
+    keyring_name,
     make_context,
+    mount_marker,
     outside_targets,
     sleeper_marker,
 )
@@ -72,6 +80,9 @@ def _selected() -> list[Case]:
 
 
 CASES = _selected()
+COMPATIBLE_CASES = [c for c in CASES if c.name in COMPATIBLE]
+# the tests of the whole run, once per run
+RUNS = pytest.mark.parametrize("which", ["run", "run_compatible"])
 
 
 def _unconfined() -> str:
@@ -102,6 +113,7 @@ class Run:
     root: Path
     ctx: dict
     source: nbformat.NotebookNode
+    release: nbformat.NotebookNode
     results: dict
     csv_text: str
     accepted: int  # connections the loopback listener accepted
@@ -109,6 +121,8 @@ class Run:
     created: list[Path]  # outside targets that exist after grading
     sleepers: list[int]  # pids of the orphan case's `sleep`, alive after grading
     not_run: dict[str, str]  # cases left out of the run, with the reason
+    kernel: list[str]  # keys and mounts of the hostile cases, visible after grading
+    mode: str  # "isolated" (the assignment's declared mode) or "compatible"
 
 
 class _Listener:
@@ -162,27 +176,28 @@ def _processes_with(marker: str) -> list[int]:
     return found
 
 
-def _needed(request) -> list[Case]:
-    """The cases the selected tests look at: all of them if a test of the whole run is selected,
-    else those of the selected per-case tests (so that ``-k <case>`` grades one case), and the
-    victim."""
+def _needed(request, fixture: str, cases: list[Case]) -> list[Case]:
+    """The cases the selected tests using ``fixture`` look at: all of ``cases`` if a test of the
+    whole run is selected, else those of the selected per-case tests (so that ``-k <case>``
+    grades one case), and the victim."""
     names = set()
     for item in request.session.items:
         # items of other kinds (nbval's notebook cells) have no module or fixtures
         if getattr(item, "module", None) is not request.module:
             continue
-        if "run" not in getattr(item, "fixturenames", ()):
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if params.get("which") == fixture:  # a test of that whole run
+            return cases
+        if fixture not in getattr(item, "fixturenames", ()):
             continue
-        case = getattr(getattr(item, "callspec", None), "params", {}).get("case")
+        case = params.get("case")
         if case is None:
-            return CASES
+            return cases
         names.add(case.name)
-    return [c for c in CASES if c.name in names or c.name == VICTIM]
+    return [c for c in cases if c.name in names or c.name == VICTIM]
 
 
-@pytest.fixture(scope="module")
-def released(tmp_path_factory) -> Released:
-    root = (tmp_path_factory.mktemp("corpus") / "course").resolve()
+def _release(root: Path) -> Released:
     copy_course(root)
     tool = Course(root, timeout=CELL_TIMEOUT)
     release_path = tool.release(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
@@ -196,9 +211,31 @@ def released(tmp_path_factory) -> Released:
 
 
 @pytest.fixture(scope="module")
-def run(request, released):
+def released(tmp_path_factory) -> Released:
+    return _release((tmp_path_factory.mktemp("corpus") / "course").resolve())
+
+
+def _kernel_keys(name: str) -> list[str]:
+    """Lines of /proc/keys (keys this process may view) that name ``name``."""
+    try:
+        with open("/proc/keys") as f:
+            return [line.strip() for line in f if name in line]
+    except OSError:
+        return []
+
+
+def _mounts_naming(name: str) -> list[str]:
+    try:
+        with open("/proc/self/mountinfo") as f:
+            return [line.strip() for line in f if name in line]
+    except OSError:
+        return []
+
+
+def _grade(released: Released, cases: list[Case], mode: str | None):
+    """Build ``cases`` into the course, autograde them in ``mode`` and collect what the tests
+    check; a generator: the code after its yield removes what the run left on the machine."""
     root, tool = released.root, released.tool
-    cases = _needed(request)
     unconfined = _unconfined() if any(c.needs_sandbox for c in cases) else ""
     not_run = {
         c.name: f"needs a sandbox, and student code would run unconfined here: {unconfined}"
@@ -225,13 +262,13 @@ def run(request, released):
     saved_env = os.environ.get(SECRET_ENV)
     os.environ[SECRET_ENV] = ctx["canary"]  # a secret of the grader's environment
     try:
-        results = tool.autograde(ASSIGNMENT, jobs=JOBS)
+        results = tool.autograde(ASSIGNMENT, jobs=JOBS, mode=mode)
     finally:
         if saved_env is None:
             os.environ.pop(SECRET_ENV, None)
         else:
             os.environ[SECRET_ENV] = saved_env
-    sleepers = _processes_with(sleeper_marker(ctx))
+    sleepers = _processes_with(sleeper_marker(ctx)) + _processes_with(hog_marker(ctx))
     csv_text = tool.export_csv()
     tool.feedback(ASSIGNMENT)
     created = [p for p in outside_targets(ctx) if p.exists() or p.is_symlink()]
@@ -239,6 +276,7 @@ def run(request, released):
         root=root,
         ctx=ctx,
         source=released.source,
+        release=released.release,
         results={r.student: r for r in results},
         csv_text=csv_text,
         accepted=listener.close(),
@@ -246,17 +284,31 @@ def run(request, released):
         created=created,
         sleepers=sleepers,
         not_run=not_run,
+        kernel=_kernel_keys(keyring_name(ctx)) + _mounts_naming(mount_marker(ctx)),
+        mode=mode or "isolated",
     )
     # leave the machine as we found it: the files a naive grader let students create outside
-    # the course copy, and the processes the orphan case started
+    # the course copy, and the processes the orphan and hog cases started
     for path in created:
         if not path.is_relative_to(root):
             path.unlink(missing_ok=True)
-    for pid in _processes_with(sleeper_marker(ctx)):
+    for pid in _processes_with(sleeper_marker(ctx)) + _processes_with(hog_marker(ctx)):
         try:
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
+
+
+@pytest.fixture(scope="module")
+def run(request, released):
+    yield from _grade(released, _needed(request, "run", CASES), None)
+
+
+@pytest.fixture(scope="module")
+def run_compatible(request, tmp_path_factory):
+    """The cases of :data:`COMPATIBLE_CASES`, graded in compatible mode in a second copy."""
+    released = _release((tmp_path_factory.mktemp("corpus-compatible") / "course").resolve())
+    yield from _grade(released, _needed(request, "run_compatible", COMPATIBLE_CASES), "compatible")
 
 
 def _skip_if_not_run(run, case) -> None:
@@ -285,16 +337,22 @@ def _source_points(source) -> dict[str, float]:
 
 
 # -- one test per case ----------------------------------------------------------------------------
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_outcome(run, case):
+def _want(run, case) -> Expect:
+    return compatible_expect(case) if run.mode == "compatible" else case.expect
+
+
+class NotFlagged(AssertionError):
+    """Compatible mode's integrity probe missed tampering it should flag (see PROBE_GAPS)."""
+
+
+def check_outcome(run, case):
     _skip_if_not_run(run, case)
     r = run.results.get(case.name)
     assert r is not None, f"no GradeResult for {case.name} ({case.doc})"
-    want, info = case.expect, _describe(r)
+    want, info = _want(run, case), _describe(r)
     assert r.assignment == ASSIGNMENT, info
+    assert r.mode == run.mode, info
     assert r.status == want.status, f"{case.doc}\n{info}"
-    for part in want.reason:
-        assert part.lower() in r.reason.lower(), f"reason lacks {part!r}\n{info}"
     for entry in want.events:
         parts = (entry,) if isinstance(entry, str) else entry
         assert any(all(p.lower() in e.lower() for p in parts) for e in r.events), (
@@ -304,8 +362,17 @@ def test_outcome(run, case):
         assert r.reason == "" and not r.events, f"expected a clean result\n{info}"
     if want.status != "graded":
         assert not r.tests, info
-        return
-    assert r.score == pytest.approx(expected_score(want.score, run.source)), f"{case.doc}\n{info}"
+    else:
+        _check_tests(run, r, want, info)
+    if want.flagged and not r.flags:
+        raise NotFlagged(f"the integrity probe did not flag {case.name}\n{info}")
+    assert bool(r.flags) == want.flagged, f"flags: {r.flags}; want {want.flagged}\n{info}"
+    for part in want.reason:
+        assert part.lower() in r.reason.lower(), f"reason lacks {part!r}\n{info}"
+
+
+def _check_tests(run, r, want, info):
+    assert r.score == pytest.approx(expected_score(want.score, run.source)), f"{r.student}\n{info}"
     assert r.max_score == pytest.approx(total_points(run.source)), info
     points = _source_points(run.source)
     assert sorted(t["grade_id"] for t in r.tests) == sorted(points), (
@@ -320,8 +387,7 @@ def test_outcome(run, case):
         assert {t["grade_id"] for t in r.tests if not t["passed"]} == must_fail, info
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_csv_row(run, case):
+def check_csv_row(run, case):
     _skip_if_not_run(run, case)
     shown = "'" + case.name if case.name.startswith(FORMULA_START) else case.name
     rows = [
@@ -330,22 +396,23 @@ def test_csv_row(run, case):
         if row["assignment"] == ASSIGNMENT and row["student_id"] == shown
     ]
     assert len(rows) == 1, f"expected one CSV row for {case.name}, got {rows}"
-    row, want = rows[0], case.expect
+    row, want = rows[0], _want(run, case)
     assert row["status"] == want.status, row
-    for part in want.reason:
-        assert part.lower() in row["reason"].lower(), row
     if want.status == "graded":
         assert float(row["score"]) == pytest.approx(expected_score(want.score, run.source)), row
         assert float(row["max_score"]) == pytest.approx(total_points(run.source)), row
+    for part in want.reason:
+        if part == FLAGGED and part not in row["reason"].lower():
+            raise NotFlagged(f"the CSV does not say {case.name} is flagged: {row}")
+        assert part.lower() in row["reason"].lower(), row
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_feedback_states_the_outcome(run, case):
+def check_feedback_states_the_outcome(run, case):
     _skip_if_not_run(run, case)
     path = run.root / "feedback" / case.name / ASSIGNMENT / f"{ASSIGNMENT}.html"
     assert path.is_file(), f"no feedback for {case.name}"
     text = html.unescape(re.sub(r"<[^>]+>", " ", path.read_text(errors="replace"))).lower()
-    want = case.expect
+    want = _want(run, case)
     if want.status == "graded":
         score = expected_score(want.score, run.source)
         assert "score" in text and f"{score:g}" in text, f"{path} does not state the score"
@@ -394,24 +461,60 @@ def _student_view(run, case) -> str:
     return "\n".join(parts)
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_hidden_material_stays_hidden(run, released, case):
+def check_hidden_material_stays_hidden(run, case):
     """No text of a hidden test (its messages, through checks the student redefined or errors
     of the functions it passes in) and nothing the case names as ``absent`` reaches the
     student's graded notebook or feedback."""
     _skip_if_not_run(run, case)
     view = _student_view(run, case)
-    leaked = sorted(t for t in _hidden_fragments(run.source, released.release) if t in view)
-    leaked += [t for t in case.expect.absent if t in view]
+    leaked = sorted(t for t in _hidden_fragments(run.source, run.release) if t in view)
+    leaked += [t for t in _want(run, case).absent if t in view]
     assert not leaked, f"{case.name}: hidden test material reached the student: {leaked[:10]}"
 
 
+PER_CASE = [check_outcome, check_csv_row, check_feedback_states_the_outcome]
+PER_CASE.append(check_hidden_material_stays_hidden)
+
+
+@pytest.mark.parametrize("check", PER_CASE, ids=lambda f: f.__name__[len("check_") :])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_case(run, case, check):
+    """Each case's expected outcome, graded in the assignment's own (isolated) mode."""
+    check(run, case)
+
+
+def _compatible_params() -> list:
+    """(case, check) pairs; the outcome and CSV checks of a case in PROBE_GAPS are strict
+    expected failures, by NotFlagged only (the probe misses its tampering; the score and
+    everything else checked before the flag must hold)."""
+    params = []
+    for case in COMPATIBLE_CASES:
+        for check in PER_CASE:
+            gap = PROBE_GAPS.get(case.name) if check in (check_outcome, check_csv_row) else None
+            xfail = pytest.mark.xfail(strict=True, raises=NotFlagged, reason=gap)
+            marks = [xfail] if gap else []
+            name = f"{case.name}-{check.__name__[len('check_') :]}"
+            params.append(pytest.param(case, check, id=name, marks=marks))
+    return params
+
+
+@pytest.mark.parametrize(("case", "check"), _compatible_params())
+def test_case_compatible(run_compatible, case, check):
+    """The cases of :data:`COMPATIBLE`, graded in compatible mode."""
+    check(run_compatible, case)
+
+
 # -- the run as a whole ---------------------------------------------------------------------------
-def test_every_submission_has_a_result(run):
-    assert sorted(run.results) == sorted(c.name for c in CASES if c.name not in run.not_run)
+@RUNS
+def test_every_submission_has_a_result(request, which):
+    run = request.getfixturevalue(which)
+    cases = COMPATIBLE_CASES if run.mode == "compatible" else CASES
+    assert sorted(run.results) == sorted(c.name for c in cases if c.name not in run.not_run)
 
 
-def test_no_secret_leaks(run):
+@RUNS
+def test_no_secret_leaks(request, which):
+    run = request.getfixturevalue(which)
     """The canary reaches no result, export or file of the course; the victim's secret reaches
     no other student's result or folder. Links are not followed; a link out of a student's
     folder in autograded/ or feedback/ counts as a leak."""
@@ -455,7 +558,9 @@ def test_no_secret_leaks(run):
     assert not hits, "secrets leaked into:\n" + "\n".join(hits)
 
 
-def test_nothing_outside_the_sandbox_changed(run):
+@RUNS
+def test_nothing_outside_the_sandbox_changed(request, which):
+    run = request.getfixturevalue(which)
     assert not run.changed, f"student code changed: {run.changed}"
     assert not run.created, f"student code created: {[str(p) for p in run.created]}"
     gradebook = run.root / "gradebook.db"
@@ -465,12 +570,24 @@ def test_nothing_outside_the_sandbox_changed(run):
             assert con.execute("select count(*) from sqlite_master").fetchone()[0] > 0
 
 
-def test_no_network(run):
+@RUNS
+def test_no_network(request, which):
+    run = request.getfixturevalue(which)
     assert run.accepted == 0, f"student code opened {run.accepted} connection(s) to the listener"
 
 
-def test_no_student_process_outlives_grading(run):
+@RUNS
+def test_no_student_process_outlives_grading(request, which):
+    run = request.getfixturevalue(which)
     assert not run.sleepers, f"processes left running by student code: {run.sleepers}"
+
+
+@RUNS
+def test_nothing_left_in_the_kernel(request, which):
+    """No key the keyring cases stored is left in a keyring, no mount names the namespace
+    case's mount point (in the harness's own mount namespace)."""
+    run = request.getfixturevalue(which)
+    assert not run.kernel, f"left behind: {run.kernel}"
 
 
 # -- the corpus and the release themselves (no grading needed) ------------------------------------
