@@ -14,6 +14,22 @@ Expected scores are symbolic where they depend on the assignment: "full" (every 
 point), "zero", "full-minus-last-task" (a fault planted in the last task's answer cell costs
 exactly that task) and "first-half" (the first half of the tasks solved); see
 :func:`expected_score`.
+
+Cases that try to open a hole of the sandbox score by what they get through it: the answers
+they obtain (from another submission's kernel key, from the project's own ``course/source``
+read from a course that lives elsewhere) or carry embedded (used only when a user namespace
+with a 4 GB tmpfs, or 1 GB of memfd files, could be had) become their answers, so a closed
+hole scores zero and an open one full. The keyring pair relies on the grader's order
+(``keyring_a_store`` is claimed before ``keyring_b_read``, which looks for 10 s); the key is
+readable by every uid, so the channel would work whichever slot grades either one.
+
+Each case is graded in the assignment's own (isolated) mode. The cases named in
+:data:`COMPATIBLE` are graded a second time in compatible mode (every cell, tests included, in
+the student's sandboxed process, as nbgrader runs them): the sandbox-level ones are owed the
+same outcome there; the integrity cases (patched checks, always-equal answers, hidden errors,
+hijacked helpers) are owed plain nbgrader's score and a flag for review
+(``GradeResult.flags``, "flagged for review" in the reason). :data:`PROBE_GAPS` names those
+whose tampering the integrity probe does not notice yet.
 """
 
 from __future__ import annotations
@@ -2086,7 +2102,9 @@ COMPATIBLE: dict[str, Expect | None] = {
     "fifo_in_subfolder": None,
     "device_in_subfolder": None,
     "disk_and_inodes": None,
-    "hidden_tests_captured": None,
+    # the hidden tests run in the student's process: the hook sees them, the redaction
+    # removes every output that quotes them
+    "hidden_tests_captured": Expect("graded", "full", events=(("hidden tests", "removed"),)),
     # the scores are plain nbgrader 0.9.6's for the same notebooks (cell by cell)
     "always_equal": Expect("graded", _LIAR_FAIL, reason=(FLAGGED,), flagged=True),
     "patched_checks_on_solution": Expect("graded", "full", reason=(FLAGGED,), flagged=True),

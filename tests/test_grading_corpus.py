@@ -1,15 +1,25 @@
-"""Grade the corpus of broken and hostile submissions (tests/grading_corpus.py) in one run.
+"""Grade the corpus of broken and hostile submissions (tests/grading_corpus.py), in both modes.
 
-The module's fixture copies the course, releases the assignment, plants a canary file, a victim
+The ``run`` fixture copies the course, releases the assignment, plants a canary file, a victim
 submission and a loopback listener, builds every case into ``submitted/``, autogrades once with
-two jobs, exports the CSV and writes the feedback. The tests then check each case's expected
-outcome, and that no secret leaked, nothing outside the sandbox changed, nothing reached the
-network and no student process outlived the run.
+two jobs in the assignment's declared (isolated) mode, exports the CSV and writes the feedback.
+The ``run_compatible`` fixture does the same in a second course copy with the cases of
+``COMPATIBLE`` (the mode-independent, sandbox-level ones and the integrity ones; about two
+minutes more on two idle cores) and ``Course.autograde(..., mode="compatible")``. Per case,
+``test_case`` and ``test_case_compatible`` check the outcome (score, failing tests, reason,
+events, flags), the CSV row, the feedback page and that no hidden test material reaches the
+student; the outcome and CSV checks of a case in ``PROBE_GAPS`` are strict expected failures,
+by the missing flag only. For each run, the tests then check that no secret leaked, nothing
+outside the sandbox changed, nothing reached the network, no student process (orphans, busy
+hogs) outlived the run and no kernel key or mount of the hostile cases is left.
 
 ``GRADING_CORPUS=safe`` leaves out the cases that are harmless only under a sandboxing grader;
-``GRADING_CORPUS=name,name`` keeps only those cases (and the victim). When only per-case tests
-are selected (``-k some_case``), only their cases are graded. Cases that need a sandbox are
-skipped, loudly (failed under ``CI=true``), where the grader cannot isolate student code.
+``GRADING_CORPUS=name,name`` keeps only those cases (and the victim), in both runs. When only
+per-case tests are selected (``-k some_case``, ``-k "test_case and not compatible"``), only
+their cases are graded, and only in the runs they use. Cases that need a sandbox are skipped,
+loudly (failed under ``CI=true``), where the grader cannot isolate student code. The course
+copies live in pytest's temporary folder, outside the project: ``project_sources`` checks that
+the project's own ``course/source`` stays out of reach from there.
 """
 
 from __future__ import annotations
