@@ -18,29 +18,15 @@ import textwrap
 import nbformat
 import pytest
 
-from autograder.course import Course
+from .nbtasks import cell_meta, hand_in, tiny_course
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
 TIMEOUT = 20  # seconds per cell
 
 
-def _meta(grade_id, *, locked=False, solution=False, grade=False, points=0):
-    m = {
-        "grade": grade,
-        "grade_id": grade_id,
-        "locked": locked,
-        "schema_version": 3,
-        "solution": solution,
-        "task": False,
-    }
-    if grade:
-        m["points"] = points
-    return {"nbgrader": m}
-
-
 def _code(source, **meta):
-    return nbformat.v4.new_code_cell(textwrap.dedent(source).strip(), metadata=_meta(**meta))
+    return nbformat.v4.new_code_cell(textwrap.dedent(source).strip(), metadata=cell_meta(**meta))
 
 
 SETUP = """
@@ -214,16 +200,11 @@ def _notebook(kind: str):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    root = tmp_path_factory.mktemp("types") / "course"
-    (root / "source" / "types").mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text("c = get_config()\n")
-    nbformat.write(_notebook("solution"), root / "source" / "types" / "types.ipynb")
-    course = Course(root, timeout=TIMEOUT)
-    course.release("types")
+    course = tiny_course(
+        tmp_path_factory.mktemp("types"), "types", {"types.ipynb": _notebook("solution")}, TIMEOUT
+    )
     for kind in ("solution", "wrong", "hostile"):
-        folder = root / "submitted" / kind / "types"
-        folder.mkdir(parents=True)
-        nbformat.write(_notebook(kind), folder / "types.ipynb")
+        hand_in(course, kind, "types", {"types.ipynb": _notebook(kind)})
     results = course.autograde("types", mode="isolated", sandbox="auto")
     return {
         r.student: (r, {t["grade_id"]: (t["points"], t["message"]) for t in r.tests})
