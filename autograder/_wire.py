@@ -1468,11 +1468,18 @@ _MUTABLE = (list, dict, set, bytearray, collections.deque, collections.Counter,
             collections.OrderedDict, collections.defaultdict)  # fmt: skip
 
 
+_IMMUTABLE = (int, float, complex, str, bytes, bool, type(None))
+
+
 def _copy(value, depth: int = 0):
+    t = type(value)
+    if t in _IMMUTABLE:
+        return value
+    if t is list and all(type(x) in _IMMUTABLE for x in value):
+        return list(value)
     np = _np()
     if isinstance(value, np.ndarray):
         return value.copy()
-    t = type(value)
     if depth > 50 or t not in _MUTABLE:
         return value
     if t in (set, bytearray):
@@ -1497,6 +1504,11 @@ def snapshot(value):
 
 
 def _same(before, after, depth: int = 0) -> bool:
+    if before is after and type(before) in _IMMUTABLE:
+        return True
+    if type(before) is list and type(after) is list and len(before) == len(after):
+        if all(type(x) in _IMMUTABLE for x in before) and before == after:
+            return True  # a flat list of plain values: compared at C speed
     np = _np()
     if isinstance(before, np.ndarray):
         return (
