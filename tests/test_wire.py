@@ -331,6 +331,17 @@ def raise_linalg():
 def raise_sneaky():
     raise Sneaky("anything")
 
+def raise_named_like_builtin():
+    class ValueError(Exception):  # a class of the notebook named as a builtin is not it
+        pass
+    raise ValueError("mine")
+
+class Interrupt(KeyboardInterrupt):
+    pass
+
+def raise_interrupt():
+    raise Interrupt("stop the grader")
+
 def chatty(x):
     print("computing", x)
     print("careful", file=sys.stderr)
@@ -456,6 +467,12 @@ def test_exceptions_arrive_as_their_classes(typed):
     assert type(sneaky) is type
     with pytest.raises(sneaky):
         student(typed, "raise_sneaky")()
+    with pytest.raises(_wire.RemoteError) as info:
+        student(typed, "raise_named_like_builtin")()
+    assert not isinstance(info.value, ValueError) and type(info.value).__name__ == "ValueError"
+    with pytest.raises(_wire.RemoteError) as info:  # an Exception here, never a BaseException
+        student(typed, "raise_interrupt")()
+    assert not isinstance(info.value, KeyboardInterrupt)
     with pytest.raises(AssertionError):  # a test expecting ScaleError is not fooled
         try:
             student(typed, "raise_sneaky")()
