@@ -121,6 +121,20 @@ def _cell_line(error: BaseException) -> int | None:
     return line
 
 
+def _from_notebook(fn) -> bool:
+    """Whether a callable was written in the notebook (its code is in no file), unlike the
+    hooks libraries register (matplotlib's, for instance)."""
+    for _ in range(5):  # partials, bound methods, callable objects
+        fn = getattr(fn, "func", None) or getattr(fn, "__func__", None) or fn
+        code = getattr(fn, "__code__", None)
+        if code is not None:
+            return not os.path.isfile(code.co_filename)
+        fn = getattr(type(fn), "__call__", None)  # noqa: B004 - its code, not callability
+        if fn is None:
+            return True
+    return True
+
+
 class IntegrityProbe:
     """Notices a test environment that student code has tampered with (compatible mode).
 
@@ -159,21 +173,44 @@ class IntegrityProbe:
             if key not in self._helpers and hasattr(module, attr):
                 self._helpers[key] = getattr(module, attr)
 
+    RUNNER = ("run_cell", "run_code", "run_ast_nodes", "showtraceback", "showsyntaxerror",
+              "_showtraceback", "set_custom_exc")  # fmt: skip
+    HOOKS = ("pre_execute", "pre_run_cell", "post_execute", "post_run_cell")
+
     def watch_shell(self, shell) -> None:
-        """Remember the shell's cell runner and the display hook (how results are reported)."""
+        """Remember how the shell runs cells and reports errors and results."""
         self._shell = shell
-        self._runner = {name: getattr(type(shell), name) for name in ("run_cell", "run_code")}
+        self._runner = {name: getattr(type(shell), name) for name in self.RUNNER}
         self._displayhook = sys.displayhook
+        self._excepthook = sys.excepthook
+        self._locked: dict[str, object] = {}
+
+    def watch_names(self, namespace: dict, names) -> None:
+        """Remember what the instructor's locked cell bound to ``names`` (its helpers)."""
+        for name in names:
+            if name in namespace:
+                self._locked[name] = namespace[name]
+
+    def _shell_report(self) -> list[str]:
+        shell, found = self._shell, []
+        for name, fn in self._runner.items():
+            if getattr(type(shell), name, None) is not fn or name in vars(shell):
+                found.append(f"the notebook's {name} was replaced")
+        if sys.displayhook is not self._displayhook or sys.excepthook is not self._excepthook:
+            found.append("sys.displayhook or sys.excepthook was replaced")
+        if shell.custom_exceptions:
+            found.append("a custom exception handler was installed (set_custom_exc)")
+        for event in self.HOOKS:
+            if any(_from_notebook(cb) for cb in shell.events.callbacks.get(event, [])):
+                found.append(f"a {event} hook was registered by the notebook")
+        namespace = shell.user_ns
+        for name, obj in self._locked.items():
+            if namespace.get(name) is not obj:
+                found.append(f"{name!r}, defined by a locked cell, was redefined")
+        return found
 
     def report(self) -> list[str]:
-        found = []
-        shell = getattr(self, "_shell", None)
-        if shell is not None:
-            for name, fn in self._runner.items():
-                if getattr(type(shell), name) is not fn or name in vars(shell):
-                    found.append(f"the notebook's {name} was replaced")
-            if sys.displayhook is not self._displayhook:
-                found.append("sys.displayhook was replaced")
+        found = self._shell_report() if getattr(self, "_shell", None) is not None else []
         for name, obj in self._known.items():
             if getattr(self._builtins, name, None) is not obj:
                 found.append(f"builtin {name!r} was replaced")
@@ -262,6 +299,7 @@ class Worker:
                 except ImportError:
                     pass
         self.probe.watch_imports()
+        self.probe.watch_names(self.namespace, msg.get("names") or [])
 
     def op_getname(self, ep, msg):
         name = str(msg["name"])

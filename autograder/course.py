@@ -23,6 +23,7 @@ from .result import GradeResult
 __all__ = ["Course", "GradeResult", "DEFAULT_COURSE", "validate_notebook"]
 
 DEFAULT_COURSE = Path(__file__).resolve().parent.parent / "course"
+NBGRADER_TIMEOUT = 30  # seconds: nbgrader's default per-cell limit
 
 
 class Course:
@@ -58,7 +59,10 @@ class Course:
         self._config_file = config_file
         self._db_url = db_url
         self._ledger = None
-        self.timeout = timeout if timeout is not None else int(self._config().Execute.timeout)
+        if timeout is None:  # the course's, else nbgrader's default (Execute.timeout)
+            configured = self._config().Execute
+            timeout = int(configured.timeout) if "timeout" in configured else NBGRADER_TIMEOUT
+        self.timeout = timeout
         # nbgrader runs the `alembic` command of its own environment to create the gradebook;
         # make it findable when this tool runs as `.venv/bin/python -m autograder` unactivated.
         bindir = str(Path(sys.executable).parent)

@@ -33,6 +33,8 @@ __all__ = [
     "seeding_statements",
     "uses_files",
     "answer_imports",
+    "bound_names",
+    "helper_names",
 ]
 
 MODES = ("isolated", "compatible")
@@ -204,6 +206,25 @@ def _test_cell_reasons(source: str, answers: _Answers) -> list[str]:
     if isinstance(last, ast.Expr) and not isinstance(last.value, (ast.Call, ast.Constant)):
         reasons.append("ends in an expression, whose value nbgrader takes as partial credit")
     return reasons
+
+
+def bound_names(source: str) -> set[str]:
+    """The names a cell binds at module level (functions, classes, assignments, imports)."""
+    tree = _parse(_python_only(source))
+    return _bound_at_top(tree) if tree is not None else set()
+
+
+def helper_names(source: str) -> set[str]:
+    """The functions, classes and imports a cell defines at module level (a locked cell's
+    helpers, which student code has no reason to redefine)."""
+    tree = _parse(_python_only(source))
+    found: set[str] = set()
+    for node in tree.body if tree is not None else []:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            found |= {(a.asname or a.name).split(".")[0] for a in node.names if a.name != "*"}
+    return found
 
 
 def shared_globals(answer_sources: list[str]) -> set[str]:

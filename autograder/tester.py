@@ -36,7 +36,14 @@ import nbformat
 
 from . import _wire
 from ._wire import clean_text
-from .modes import answer_imports, seeding_statements, shared_globals, uses_files
+from .modes import (
+    answer_imports,
+    bound_names,
+    helper_names,
+    seeding_statements,
+    shared_globals,
+    uses_files,
+)
 from .sandbox import copy_inputs
 from .submission import (
     Plan,
@@ -629,6 +636,10 @@ class CompatibleSession(Session):
         pattern = job.get("ignore_pattern") or ""
         self.ignore = re.compile(pattern) if pattern else None
         self.flags: list[str] = []
+        # names the instructor's test cells bind: they may redefine a locked cell's helpers
+        self.rebound = set().union(
+            *(bound_names(c.source) for c in plan.cells if c.kind == "test"), set()
+        )
 
     def _start(self) -> None:
         super()._start()
@@ -662,14 +673,15 @@ class CompatibleSession(Session):
                 break
 
     def _after_setup(self, cell) -> None:
-        self._watch()  # the setup cell ran in the student's process only
+        self._watch(cell)  # the setup cell ran in the student's process only
 
-    def _watch(self) -> None:
+    def _watch(self, cell) -> None:
+        """Have the probe remember the helpers the locked cell defined, and its imports."""
         if self.ep is None:
             return
         self.ep.deadline = time.monotonic() + self.timeout
         try:
-            self.ep.request("watch")
+            self.ep.request("watch", names=sorted(helper_names(cell.source) - self.rebound))
         except (_wire.ProtocolError, _wire.Deadline):
             pass
         finally:

@@ -2122,9 +2122,4 @@ def compatible_expect(case: Case) -> Expect:
 # Where compatible mode's integrity probe does not (yet) notice the tampering: the outcome and
 # CSV checks of these cases are expected failures (strict), with the reason; the score part
 # of their expectation holds today (it is nbgrader's).
-PROBE_GAPS: dict[str, str] = {
-    "ipython_tampering": "the probe does not notice IPython's showtraceback, custom exception "
-    "handler or post_run_cell hook being replaced: a blank notebook scores full, unflagged",
-    "helper_hijack": "the probe does not notice the locked cells' helpers (torch_reference, "
-    "run_gd) redefined by later cells: wrong answers pass five tests (11 points), unflagged",
-}
+PROBE_GAPS: dict[str, str] = {}  # every tampering case of the corpus is flagged now
