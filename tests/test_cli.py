@@ -35,3 +35,12 @@ def test_mode_is_checked():
 def test_missing_course_is_a_clear_error(tmp_path, capsys):
     assert main(["export", "--course", str(tmp_path)]) == 2
     assert "No nbgrader_config.py" in capsys.readouterr().err
+
+
+def test_a_course_config_without_a_timeout_gets_nbgraders_default(tmp_path):
+    from autograder.course import NBGRADER_TIMEOUT, Course
+
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
+    assert Course(tmp_path).timeout == NBGRADER_TIMEOUT == 30
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nc.Execute.timeout = 7\n")
+    assert Course(tmp_path).timeout == 7
