@@ -70,6 +70,12 @@ def _on_alarm(signum, frame):
     raise _Timeout()
 
 
+#: Where the slot locks live: one folder for the whole machine, whatever TMPDIR a grader has
+#: (two graders with different TMPDIRs once took the same slot, and the start of one killed
+#: the other's student processes, which run as the same uid).
+SLOT_LOCKS = Path(os.environ.get("DLCOURSE_SLOT_LOCKS", "/tmp")) / "dlcourse-sandbox-slots"
+
+
 def acquire_slot(preferred: int = 0) -> tuple[int, int]:
     """Reserve a sandbox slot (its own unprivileged uid) machine-wide; returns (slot, lock fd).
 
@@ -81,7 +87,7 @@ def acquire_slot(preferred: int = 0) -> tuple[int, int]:
 
     from .sandbox import MAX_SLOTS as slots
 
-    folder = Path(tempfile.gettempdir()) / "dlcourse-sandbox-slots"
+    folder = SLOT_LOCKS
     folder.mkdir(mode=0o755, exist_ok=True)
     for i in range(slots):
         slot = (preferred + i) % slots
