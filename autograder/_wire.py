@@ -266,6 +266,7 @@ class Endpoint:
 
     # ---- values
     def encode(self, obj, depth: int = 0):
+        """``obj`` as plain JSON data: by value when its kind is known, else a reference."""
         if depth > 50:
             raise ValueError("the value is nested too deeply to transfer")
         if obj is None or isinstance(obj, (bool, str)):
@@ -273,6 +274,14 @@ class Endpoint:
         t = type(obj)
         if t is int:
             return obj
+        for stage in (self._encode_builtin, self._encode_structured, self._encode_library):
+            encoded = stage(obj, t, depth)
+            if encoded is not _UNKNOWN:
+                return encoded
+        return self._encode_by_reference(obj, t, depth)
+
+    def _encode_builtin(self, obj, t, depth: int):
+        """Numbers, containers and other values of the standard library."""
         if t is float:
             return {"$": "float", "v": repr(obj)}
         if t is complex:
@@ -304,6 +313,10 @@ class Endpoint:
             return {"$": "decimal", "v": str(obj)}
         if t.__module__ == "fractions" and t.__name__ == "Fraction":
             return {"$": "fraction", "v": [int(obj.numerator), int(obj.denominator)]}
+        return _UNKNOWN
+
+    def _encode_structured(self, obj, t, depth: int):
+        """Records, iterators, classes by name, namedtuples, dataclasses, generators."""
         if t is Record:
             fields = object.__getattribute__(obj, "_fields")
             return {
@@ -344,6 +357,10 @@ class Endpoint:
                         rest = self._reference(obj)  # slow items: the rest on demand
                         break
                 return {"$": "iter", "v": items, "more": more, "rest": rest}
+        return _UNKNOWN
+
+    def _encode_library(self, obj, t, depth: int):
+        """NumPy arrays, scalars and dtypes, torch tensors and dtypes, pandas frames."""
         mod = t.__module__
         if mod == "numpy":
             np = _np()
@@ -372,6 +389,10 @@ class Endpoint:
             described = self._encode_pandas(obj, depth)
             if described is not None:
                 return described
+        return _UNKNOWN
+
+    def _encode_by_reference(self, obj, t, depth: int):
+        """What cannot cross by value: a proxy sent back, a trusted object, a reference."""
         if isinstance(obj, _ProxyBase) and object.__getattribute__(obj, "_ep") is self:
             return {"$": "ref", "side": self._other(), "id": object.__getattribute__(obj, "_id")}
         if self.side == "t" and t is TrustedRef:  # what a trusted object's operation gives
@@ -489,123 +510,67 @@ class Endpoint:
         if not isinstance(d, dict):
             raise ProtocolError(f"unexpected encoded value of type {type(d).__name__}")
         tag = d.get("$")
+        decoder = _DECODERS.get(tag) if isinstance(tag, str) else None
+        if decoder is None:
+            raise ProtocolError(f"unknown value tag {tag!r}")
         try:
-            if tag == "float":
-                return float(d["v"])
-            if tag == "complex":
-                return complex(float(d["re"]), float(d["im"]))
-            if tag == "list":
-                return [self.decode(x, depth + 1) for x in d["v"]]
-            if tag == "tuple":
-                return tuple(self.decode(x, depth + 1) for x in d["v"])
-            if tag in ("set", "frozenset"):
-                kind = set if tag == "set" else frozenset
-                return kind(self.decode(x, depth + 1) for x in d["v"])
-            if tag in _MAPPING_KINDS:
-                items = [(self.decode(k, depth + 1), self.decode(v, depth + 1)) for k, v in d["v"]]
-                return _MAPPING_KINDS[tag](dict(items))
-            if tag == "ddict":
-                factory = d.get("f")
-                factory = _BUILTIN_TYPES[factory] if factory is not None else None
-                items = [(self.decode(k, depth + 1), self.decode(v, depth + 1)) for k, v in d["v"]]
-                return collections.defaultdict(factory, items)
-            if tag == "deque":
-                maxlen = d.get("maxlen")
-                if maxlen is not None and (type(maxlen) is not int or maxlen < 0):
-                    raise ProtocolError("bad deque length")
-                return collections.deque((self.decode(x, depth + 1) for x in d["v"]), maxlen)
-            if tag == "range":
-                start, stop, step = (_int(x) for x in d["v"])
-                return range(start, stop, step)
-            if tag in ("bytes", "bytearray"):
-                raw = base64.b64decode(d["b64"], validate=True)
-                return raw if tag == "bytes" else bytearray(raw)
-            if tag == "slice":
-                return slice(*(self.decode(x, depth + 1) for x in d["v"]))
-            if tag == "ellipsis":
-                return Ellipsis
-            if tag == "decimal":
-                import decimal
-
-                return decimal.Decimal(str(d["v"])[:MAX_TEXT])
-            if tag == "fraction":
-                import fractions
-
-                n, m = (_int(x) for x in d["v"])
-                return fractions.Fraction(n, m)
-            if tag == "btype":
-                return _BUILTIN_TYPES[d["v"]]
-            if tag in ("nptype", "dtype"):
-                dtype = _plain_dtype(d["v"])
-                return dtype.type if tag == "nptype" else dtype
-            if tag == "tdtype":
-                import torch
-
-                value = getattr(torch, str(d["v"]))
-                if not isinstance(value, torch.dtype):
-                    raise ProtocolError("not a torch dtype")
-                return value
-            if tag == "ntuple":
-                cls = namedtuple_class(d["name"], d["fields"])
-                return cls._make(self.decode(x, depth + 1) for x in d["v"])
-            if tag == "ntclass":
-                return namedtuple_class(d["name"], d["fields"])
-            if tag == "record":
-                fields = {}
-                for k, v in d["v"]:
-                    if not isinstance(k, str):
-                        raise ProtocolError("a field name must be a string")
-                    fields[k] = self.decode(v, depth + 1)
-                return Record(clean_text(d["name"])[:200], fields)
-            if tag == "iter":
-                items = [self.decode(x, depth + 1) for x in d["v"]]
-                rest = d.get("rest")
-                rest = None if rest is None else self.decode(rest, depth + 1)
-                return StudentIterator(items, bool(d.get("more")), rest)
-            if tag == "exctype":
-                if self.side != "t":
-                    raise ProtocolError("only the student process sends exception classes")
-                return exception_class(d["mro"])
-            if tag in ("frame", "series"):
-                return self._decode_pandas(d, depth)
-            if tag == "nd":
-                return _array_from_payload(d)
-            if tag == "npscalar":
-                return _array_from_payload(d)[()]
-            if tag == "tensor":
-                import torch
-
-                t = torch.from_numpy(_array_from_payload(d))
-                return (
-                    t.requires_grad_(True)
-                    if d.get("requires_grad") and t.is_floating_point()
-                    else t
-                )
-            if tag == "ref":
-                hid = int(d["id"])
-                if d.get("side") == self.side:
-                    if hid not in self.handles:
-                        raise ProtocolError("reference to an unknown object")
-                    return self.handles[hid]
-                key = hid if d.get("h") is None else (hid, _int(d["h"]))
-                proxy = self._proxies.get(key)
-                if proxy is None:
-                    kind = self.proxy_class
-                    if kind is TrustedCallable and d.get("h") is not None:
-                        kind = TrustedObject
-                    proxy = kind._make(self, hid, str(d.get("type", "?")))
-                    if kind is TrustedObject:
-                        handle = TrustedCallable._make(self, _int(d["h"]), "handle")
-                        object.__setattr__(proxy, "_handle", handle)
-                    self._proxies[key] = proxy
-                return proxy
+            return decoder(self, d, depth)
         except ProtocolError:
             raise
         except (KeyError, TypeError, ValueError, RecursionError, AttributeError) as exc:
             raise ProtocolError(f"malformed value {tag!r}: {exc}") from None
         except ImportError as exc:
             raise ProtocolError(f"a value of kind {tag!r} needs {exc.name}") from None
-        raise ProtocolError(f"unknown value tag {tag!r}")
+
+    def _items(self, d, depth: int) -> list:
+        return [(self.decode(k, depth + 1), self.decode(v, depth + 1)) for k, v in d["v"]]
+
+    def _values(self, d, depth: int):
+        return (self.decode(x, depth + 1) for x in d["v"])
+
+    def _decode_deque(self, d, depth: int):
+        maxlen = d.get("maxlen")
+        if maxlen is not None and (type(maxlen) is not int or maxlen < 0):
+            raise ProtocolError("bad deque length")
+        return collections.deque(self._values(d, depth), maxlen)
+
+    def _decode_record(self, d, depth: int):
+        fields = {}
+        for k, v in d["v"]:
+            if not isinstance(k, str):
+                raise ProtocolError("a field name must be a string")
+            fields[k] = self.decode(v, depth + 1)
+        return Record(clean_text(d["name"])[:200], fields)
+
+    def _decode_iter(self, d, depth: int):
+        items = list(self._values(d, depth))
+        rest = d.get("rest")
+        rest = None if rest is None else self.decode(rest, depth + 1)
+        return StudentIterator(items, bool(d.get("more")), rest)
+
+    def _decode_exctype(self, d, depth: int):
+        if self.side != "t":
+            raise ProtocolError("only the student process sends exception classes")
+        return exception_class(d["mro"])
+
+    def _decode_ref(self, d, depth: int):
+        hid = int(d["id"])
+        if d.get("side") == self.side:
+            if hid not in self.handles:
+                raise ProtocolError("reference to an unknown object")
+            return self.handles[hid]
+        key = hid if d.get("h") is None else (hid, _int(d["h"]))
+        proxy = self._proxies.get(key)
+        if proxy is None:
+            kind = self.proxy_class
+            if kind is TrustedCallable and d.get("h") is not None:
+                kind = TrustedObject
+            proxy = kind._make(self, hid, str(d.get("type", "?")))
+            if kind is TrustedObject:
+                handle = TrustedCallable._make(self, _int(d["h"]), "handle")
+                object.__setattr__(proxy, "_handle", handle)
+            self._proxies[key] = proxy
+        return proxy
 
     def _decode_pandas(self, d, depth: int):
         import pandas as pd
@@ -967,6 +932,100 @@ def parse_message(data: bytes) -> dict:
     if not isinstance(msg, dict) or msg.get("k") not in ("req", "res"):
         raise ProtocolError("a message must be a request or a response")
     return msg
+
+
+def _decode_decimal(ep, d, depth):
+    import decimal
+
+    return decimal.Decimal(str(d["v"])[:MAX_TEXT])
+
+
+def _decode_fraction(ep, d, depth):
+    import fractions
+
+    n, m = (_int(x) for x in d["v"])
+    return fractions.Fraction(n, m)
+
+
+def _decode_tdtype(ep, d, depth):
+    import torch
+
+    value = getattr(torch, str(d["v"]))
+    if not isinstance(value, torch.dtype):
+        raise ProtocolError("not a torch dtype")
+    return value
+
+
+def _decode_tensor(ep, d, depth):
+    import torch
+
+    t = torch.from_numpy(_array_from_payload(d))
+    return t.requires_grad_(True) if d.get("requires_grad") and t.is_floating_point() else t
+
+
+def _decode_bytes(ep, d, depth):
+    raw = base64.b64decode(d["b64"], validate=True)
+    return raw if d["$"] == "bytes" else bytearray(raw)
+
+
+def _decode_dtype(ep, d, depth):
+    dtype = _plain_dtype(d["v"])
+    return dtype.type if d["$"] == "nptype" else dtype
+
+
+def _decode_ddict(ep, d, depth):
+    factory = d.get("f")
+    factory = _BUILTIN_TYPES[factory] if factory is not None else None
+    return collections.defaultdict(factory, ep._items(d, depth))
+
+
+def _decode_range(ep, d, depth):
+    start, stop, step = (_int(x) for x in d["v"])
+    return range(start, stop, step)
+
+
+def _mapping_decoder(kind):
+    return lambda ep, d, depth: kind(dict(ep._items(d, depth)))
+
+
+_UNKNOWN = object()  # an encoder stage's answer for a value it does not know
+
+#: How each tagged value is rebuilt: ``decoder(endpoint, encoded, depth)``.
+_DECODERS = {
+    "float": lambda ep, d, depth: float(d["v"]),
+    "complex": lambda ep, d, depth: complex(float(d["re"]), float(d["im"])),
+    "list": lambda ep, d, depth: list(ep._values(d, depth)),
+    "tuple": lambda ep, d, depth: tuple(ep._values(d, depth)),
+    "set": lambda ep, d, depth: set(ep._values(d, depth)),
+    "frozenset": lambda ep, d, depth: frozenset(ep._values(d, depth)),
+    **{tag: _mapping_decoder(kind) for tag, kind in _MAPPING_KINDS.items()},
+    "ddict": _decode_ddict,
+    "deque": Endpoint._decode_deque,
+    "range": _decode_range,
+    "bytes": _decode_bytes,
+    "bytearray": _decode_bytes,
+    "slice": lambda ep, d, depth: slice(*ep._values(d, depth)),
+    "ellipsis": lambda ep, d, depth: Ellipsis,
+    "decimal": _decode_decimal,
+    "fraction": _decode_fraction,
+    "btype": lambda ep, d, depth: _BUILTIN_TYPES[d["v"]],
+    "nptype": _decode_dtype,
+    "dtype": _decode_dtype,
+    "tdtype": _decode_tdtype,
+    "ntuple": lambda ep, d, depth: namedtuple_class(d["name"], d["fields"])._make(
+        ep._values(d, depth)
+    ),
+    "ntclass": lambda ep, d, depth: namedtuple_class(d["name"], d["fields"]),
+    "record": Endpoint._decode_record,
+    "iter": Endpoint._decode_iter,
+    "exctype": Endpoint._decode_exctype,
+    "frame": Endpoint._decode_pandas,
+    "series": Endpoint._decode_pandas,
+    "nd": lambda ep, d, depth: _array_from_payload(d),
+    "npscalar": lambda ep, d, depth: _array_from_payload(d)[()],
+    "tensor": _decode_tensor,
+    "ref": Endpoint._decode_ref,
+}
 
 
 def error_payload(exc: BaseException, with_traceback: bool = True) -> dict:
