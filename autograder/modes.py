@@ -23,6 +23,8 @@ import ast
 import builtins
 from dataclasses import dataclass
 
+from .submission import _python_only
+
 __all__ = [
     "MODES",
     "Finding",
@@ -67,8 +69,9 @@ def _meta(cell) -> dict:
 
 
 def _parse(source: str) -> ast.Module | None:
+    """The cell's syntax tree, IPython magics and shell lines left out; None if not Python."""
     try:
-        return ast.parse(source)
+        return ast.parse(_python_only(source))
     except SyntaxError:
         return None
 
@@ -210,14 +213,14 @@ def _test_cell_reasons(source: str, answers: _Answers) -> list[str]:
 
 def bound_names(source: str) -> set[str]:
     """The names a cell binds at module level (functions, classes, assignments, imports)."""
-    tree = _parse(_python_only(source))
+    tree = _parse(source)
     return _bound_at_top(tree) if tree is not None else set()
 
 
 def helper_names(source: str) -> set[str]:
     """The functions, classes and imports a cell defines at module level (a locked cell's
     helpers, which student code has no reason to redefine)."""
-    tree = _parse(_python_only(source))
+    tree = _parse(source)
     found: set[str] = set()
     for node in tree.body if tree is not None else []:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -227,17 +230,24 @@ def helper_names(source: str) -> set[str]:
     return found
 
 
-def shared_globals(answer_sources: list[str]) -> set[str]:
-    """Globals that the answer cells' functions read but do not define: a test cell that sets
-    one means the student's function to see it (isolated mode sends it across)."""
+def _answers(sources: list[str], shipped: set[str] = frozenset()) -> _Answers:
+    """What the answer cells bind, the globals their functions read, their classes."""
     bound: set[str] = set()
     reads: set[str] = set()
-    for source in answer_sources:
-        tree = _parse(_python_only(source))
+    classes: set[str] = set()
+    for source in sources:
+        tree = _parse(source)
         if tree is not None:
             bound |= _bound_at_top(tree)
             reads |= _read_in_functions(tree)
-    return reads - bound - set(dir(builtins))
+            classes |= {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+    return _Answers(bound, reads - bound - set(dir(builtins)), classes, set(shipped))
+
+
+def shared_globals(answer_sources: list[str]) -> set[str]:
+    """Globals that the answer cells' functions read but do not define: a test cell that sets
+    one means the student's function to see it (isolated mode sends it across)."""
+    return _answers(answer_sources).reads
 
 
 def answer_imports(answer_sources: list[str]) -> dict[str, tuple[str, str | None]]:
@@ -248,7 +258,7 @@ def answer_imports(answer_sources: list[str]) -> dict[str, tuple[str, str | None
     imports: dict[str, tuple[str, str | None]] = {}
     assigned: set[str] = set()
     for source in answer_sources:
-        tree = _parse(_python_only(source))
+        tree = _parse(source)
         if tree is None:
             continue
         for node in tree.body:
@@ -270,7 +280,7 @@ def answer_imports(answer_sources: list[str]) -> dict[str, tuple[str, str | None
 
 def uses_files(source: str) -> bool:
     """Whether a test cell may read files (``open``, ``np.load``, ``os.listdir``...)."""
-    tree = _parse(_python_only(source))
+    tree = _parse(source)
     return tree is None or bool(_attribute_names(tree) & _FILES)
 
 
@@ -278,7 +288,7 @@ def seeding_statements(source: str) -> list[tuple[str, str, str]]:
     """The top-level calls of a test cell that seed a global random generator, as
     ``(object, method, arguments)`` source texts: ``np.random.seed(0)`` gives
     ``("np.random", "seed", "0")``; only calls whose arguments are constants."""
-    tree = _parse(_python_only(source))
+    tree = _parse(source)
     if tree is None:
         return []
     found = []
@@ -296,12 +306,6 @@ def seeding_statements(source: str) -> list[tuple[str, str, str]]:
     return found
 
 
-def _python_only(source: str) -> str:
-    return "\n".join(
-        "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
-    )
-
-
 def lint_notebook(nb, name: str, shipped: set[str] = frozenset()) -> list[Finding]:
     """The test cells of notebook ``nb`` that cannot run in isolated mode, with the reason.
 
@@ -316,14 +320,7 @@ def lint_notebook(nb, name: str, shipped: set[str] = frozenset()) -> list[Findin
         Module names of the ``.py`` files shipped beside the notebook.
     """
     sources = [c.source for c in nb.cells if c.cell_type == "code" and _meta(c).get("solution")]
-    bound: set[str] = set()
-    classes: set[str] = set()
-    for source in sources:
-        tree = _parse(_python_only(source))
-        if tree is not None:
-            bound |= _bound_at_top(tree)
-            classes |= {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
-    answers = _Answers(bound, shared_globals(sources), classes, set(shipped))
+    answers = _answers(sources, shipped)
     findings = []
     for cell in nb.cells:
         meta = _meta(cell)
