@@ -643,32 +643,28 @@ class CompatibleSession(Session):
         self.ignore = re.compile(pattern) if pattern else None
         self.flags: list[str] = []
         # names the instructor's test cells bind: they may redefine a locked cell's helpers
-        self.rebound = set().union(
-            *(bound_names(c.source) for c in plan.cells if c.kind == "test"), set()
-        )
+        self.rebound = set().union(*(bound_names(c.source) for c in plan.cells if c.kind == "test"))
 
     def _start(self) -> None:
         super()._start()
-        self.ep.deadline = time.monotonic() + self.timeout
+        self._ask("watch", self.timeout, preload=True)  # a broken start shows at the first cell
+
+    def _ask(self, op: str, seconds: float, **fields):
+        """The student process's answer to a request of the probe's, or None when it gives
+        none within ``seconds`` (a process that died is noticed at the next cell)."""
+        if self.ep is None:
+            return None
+        self.ep.deadline = time.monotonic() + seconds
         try:
-            self.ep.request("watch", preload=True)
+            return self.ep.request(op, **fields)
         except (_wire.ProtocolError, _wire.Deadline):
-            pass  # a broken start shows up at the first cell
+            return None
         finally:
             if self.ep is not None:
                 self.ep.deadline = None
 
     def _probe(self, after: str) -> None:
-        if self.ep is None:
-            return
-        self.ep.deadline = time.monotonic() + 10
-        try:
-            found = self.ep.request("probe")
-        except (_wire.ProtocolError, _wire.Deadline):
-            return
-        finally:
-            if self.ep is not None:
-                self.ep.deadline = None
+        found = self._ask("probe", 10)
         for what in found if isinstance(found, list) else []:
             what = clean_text(str(what))[:200]
             if not any(flag.startswith(f"integrity: {what} ") for flag in self.flags):
@@ -683,16 +679,7 @@ class CompatibleSession(Session):
 
     def _watch(self, cell) -> None:
         """Have the probe remember the helpers the locked cell defined, and its imports."""
-        if self.ep is None:
-            return
-        self.ep.deadline = time.monotonic() + self.timeout
-        try:
-            self.ep.request("watch", names=sorted(helper_names(cell.source) - self.rebound))
-        except (_wire.ProtocolError, _wire.Deadline):
-            pass
-        finally:
-            if self.ep is not None:
-                self.ep.deadline = None
+        self._ask("watch", self.timeout, names=sorted(helper_names(cell.source) - self.rebound))
 
     def _run_test(self, cell) -> dict:
         """Run a test cell in the student's process and score it as nbgrader would."""
