@@ -23,6 +23,7 @@ import pytest
 from autograder.cli import main as cli_main
 from autograder.course import Course
 
+from .assignment_bugs import buggy_submissions
 from .conftest import ROOT
 from .nbtasks import auto_points, copy_course, meta, submit
 from .nbtasks import tasks as task_list
@@ -92,6 +93,9 @@ def graded(request, tmp_path_factory):
         "blank_deleted_tests": blank_deleted,
         "stderr_warnings": noisy,
     }
+    # Single bugs (tests/assignment_bugs/): each loses exactly its own task's points.
+    for name, (nb, score) in buggy_submissions(assignment, source, expected["solution"]).items():
+        subs[name], expected[name] = nb, score
     for student, nb in subs.items():
         submit(course, student, assignment, nb)
     results = {r.student: r for r in tool.autograde(assignment)}
@@ -126,6 +130,18 @@ def test_score(graded, student):
         f"{graded['expected'][student]} of {r.max_score}\nevents: {r.events}\nfailed tests:\n  "
         + "\n  ".join(failed)
     )
+
+
+def test_single_bugs_lose_exactly_their_task(graded):
+    """Each submission of tests/assignment_bugs/ loses its own task's points, no more, no less."""
+    bugs = [s for s in graded["expected"] if s.startswith("bug_")]
+    wrong = []
+    for student in bugs:
+        r = graded["results"][student]
+        if r.status != "graded" or r.score != pytest.approx(graded["expected"][student]):
+            failed = [t["grade_id"] for t in r.tests if not t.get("passed")]
+            wrong.append(f"{student}: {r.score} != {graded['expected'][student]} ({failed})")
+    assert not wrong, f"{graded['assignment']}: " + "; ".join(wrong)
 
 
 def test_scores_are_ordered_sensibly(graded):
