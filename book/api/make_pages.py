@@ -1,6 +1,7 @@
 """Write the API reference pages, book/api/<name>.md, one per sub-package of dlcourse.
 
-Run ``.venv/bin/python book/api/make_pages.py`` after adding a module; the pages are committed.
+Run ``.venv/bin/python book/api/make_pages.py`` after adding a module (or
+``make_pages.py NAME ...`` for the pages of some sub-packages only); the pages are committed.
 Each page shows the sub-package's docstring, a summary table of every public name, and then
 each module's members (autodoc reads the docstrings when the book is built; napoleon reads
 their NumPy-style sections). Names are documented where they are defined (the module), so
@@ -24,8 +25,17 @@ PACKAGES = [
     ("cnn", "Convolutions"),
     ("attacks", "Adversarial attacks"),
     ("gnn", "Graph networks"),
+    ("kernels", "Kernel machines"),
+    ("regions", "Linear regions of ReLU networks"),
+    ("random_nets", "Random networks"),
+    ("forests", "Trees and forests as networks"),
+    ("interpret", "Interpretability"),
+    ("structured", "Structured prediction"),
+    ("embed", "Embeddings and metric learning"),
     ("sparse", "Sparse coding"),
+    ("autoencoders", "Autoencoders"),
     ("ebm", "Energy-based models"),
+    ("generative", "Generative models"),
     ("data", "Datasets"),
     ("plot", "Plotting"),
     ("utils", "Utilities"),
@@ -79,9 +89,11 @@ def page(name: str, title: str) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def main(names: list[str]) -> None:
+    """Write the pages of ``names`` (every sub-package when empty) and the index."""
     for name, title in PACKAGES:
-        (HERE / f"{name}.md").write_text(page(name, title))
+        if not names or name in names:
+            (HERE / f"{name}.md").write_text(page(name, title))
     index = [
         "# API reference",
         "",
@@ -98,4 +110,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])
