@@ -6,7 +6,8 @@ A denoising auto-encoder is trained to map a corrupted :math:`\\tilde x \\sim q(
 back to the clean :math:`x`, minimising :math:`L(x, g(f(\\tilde x)))`. Two corruptions:
 
 .. math:: \\text{gaussian:}\\ \\tilde x = x + \\sigma\\varepsilon,
-   \\ \\varepsilon\\sim\\mathcal N(0, I); \\qquad \\text{mask:}\\ \\tilde x_j = m_j x_j,\\ m_j \\sim \\mathrm{Bernoulli}(1 - p),
+   \\ \\varepsilon\\sim\\mathcal N(0, I);
+   \\qquad \\text{mask:}\\ \\tilde x_j = m_j x_j,\\ m_j \\sim \\mathrm{Bernoulli}(1 - p),
 
 with ``level`` :math:`\\sigma \\ge 0` for Gaussian noise and :math:`p \\in [0, 1]` (the fraction of
 entries set to zero) for masking. The masked auto-encoder of the chapter on energy-based
