@@ -230,8 +230,9 @@ def chain_marginals(emissions, transitions):
     emissions, transitions, unbatched = _check(emissions, transitions, "chain_marginals")
     alpha = _forward(emissions, transitions)
     beta = _backward(emissions, transitions)
-    log_z = torch.logsumexp(alpha[:, -1], dim=1)
-    return _out(torch.exp(alpha + beta - log_z[:, None, None]), unbatched)
+    # log Z = logsumexp_k(alpha_t + beta_t) at every t: normalising position by position is
+    # the same in exact arithmetic and keeps float32 accurate when log Z is large
+    return _out(torch.softmax(alpha + beta, dim=2), unbatched)
 
 
 def chain_pair_marginals(emissions, transitions):
@@ -258,14 +259,14 @@ def chain_pair_marginals(emissions, transitions):
     emissions, transitions, unbatched = _check(emissions, transitions, "chain_pair_marginals")
     alpha = _forward(emissions, transitions)
     beta = _backward(emissions, transitions)
-    log_z = torch.logsumexp(alpha[:, -1], dim=1)
     logp = (
         alpha[:, :-1, :, None]
         + transitions[None, None]
         + (emissions[:, 1:] + beta[:, 1:])[:, :, None, :]
-        - log_z[:, None, None, None]
     )
-    return _out(torch.exp(logp), unbatched)
+    B, T1, K, _ = logp.shape
+    # normalised per t (the sum over j, k is log Z at every t), as in chain_marginals
+    return _out(torch.softmax(logp.reshape(B, T1, K * K), dim=2).reshape(B, T1, K, K), unbatched)
 
 
 def chain_viterbi(emissions, transitions):
@@ -411,9 +412,12 @@ class ChainCRF(nn.Module):
         n_labels = check_scalar(n_labels, "n_labels", int, low=1)
         n_features = check_scalar(n_features, "n_features", int, low=1)
         self.n_labels, self.n_features = n_labels, n_features
-        self.emission = nn.Linear(n_features, n_labels)
         generator = check_torch_seed(seed)
-        if generator is not None:
+        if generator is None:
+            self.emission = nn.Linear(n_features, n_labels)  # torch's global generator
+        else:
+            with torch.random.fork_rng(devices=[]):  # the global generator is left as it was
+                self.emission = nn.Linear(n_features, n_labels)
             bound = 1 / math.sqrt(n_features)
             with torch.no_grad():
                 self.emission.weight.uniform_(-bound, bound, generator=generator)

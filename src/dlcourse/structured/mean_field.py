@@ -209,10 +209,14 @@ def crf_energy(labels, unary, kernel, compat):
     >>> float(crf_energy(labels, unary, four_neighbour_kernel(), potts_compat(2, 3.0)))
     6.0
     """
-    unary = _check_unary(unary, "crf_energy")
-    labels = _check_labels(labels, unary, "crf_energy")
-    kernel = _check_kernel(kernel, unary, "crf_energy")
-    compat = _check_compat(compat, unary, "crf_energy")
+    return _energy(labels, unary, kernel, compat, "crf_energy")
+
+
+def _energy(labels, unary, kernel, compat, caller):
+    unary = _check_unary(unary, caller)
+    labels = _check_labels(labels, unary, caller)
+    kernel = _check_kernel(kernel, unary, caller)
+    compat = _check_compat(compat, unary, caller)
     onehot = F.one_hot(labels, unary.shape[1]).permute(0, 3, 1, 2).to(unary.dtype)
     pairwise = _compat_transform(_message(onehot, kernel), compat)
     return (onehot * unary + 0.5 * onehot * pairwise).sum(dim=(1, 2, 3))
@@ -251,7 +255,7 @@ def potts_energy(labels, unary, w, kernel=None):
     if kernel is None:
         kernel = four_neighbour_kernel(unary.dtype, unary.device)
     compat = potts_compat(unary.shape[1], w, dtype=unary.dtype, device=unary.device)
-    return crf_energy(labels, unary, kernel, compat)
+    return _energy(labels, unary, kernel, compat, "potts_energy")
 
 
 # --------------------------------------------------------------------------- the layers
