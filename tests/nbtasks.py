@@ -117,7 +117,7 @@ def cell_meta(
 def tiny_course(parent: Path, assignment: str, notebooks: dict, timeout: int):
     """A course of one assignment, built in ``parent/course`` from ``{file name: notebook}``
     with an empty nbgrader configuration, and released; returns its ``Course``."""
-    from autograder.course import Course
+    from dlcourse_grader.course import Course
 
     root = Path(parent) / "course"
     (root / "source" / assignment).mkdir(parents=True)

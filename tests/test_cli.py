@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.cli import _parser, main
+from dlcourse_grader.cli import _parser, main
 
 
 @pytest.mark.parametrize("command", ["release", "autograde", "feedback", "export", "validate"])
@@ -38,7 +38,7 @@ def test_missing_course_is_a_clear_error(tmp_path, capsys):
 
 
 def test_a_course_config_without_a_timeout_gets_nbgraders_default(tmp_path):
-    from autograder.course import NBGRADER_TIMEOUT, Course
+    from dlcourse_grader.course import NBGRADER_TIMEOUT, Course
 
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
     assert Course(tmp_path).timeout == NBGRADER_TIMEOUT == 30

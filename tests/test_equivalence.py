@@ -199,7 +199,7 @@ def nbgrader_results(prepared):
 
 
 def _ours(root: Path, force: bool) -> tuple[dict, dict, dict]:
-    from autograder.course import Course
+    from dlcourse_grader.course import Course
 
     outcomes = {}
     for assignment in ASSIGNMENTS:

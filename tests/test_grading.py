@@ -20,8 +20,8 @@ import shutil
 import nbformat
 import pytest
 
-from autograder.cli import main as cli_main
-from autograder.course import Course
+from dlcourse_grader.cli import main as cli_main
+from dlcourse_grader.course import Course
 
 from .assignment_bugs import buggy_submissions
 from .conftest import ROOT

@@ -43,8 +43,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import Course
-from autograder.submission import hidden_line_range, merge, read_submission
+from dlcourse_grader.course import Course
+from dlcourse_grader.submission import hidden_line_range, merge, read_submission
 
 from .grading_corpus import (
     ASSIGNMENT,
@@ -98,7 +98,7 @@ RUNS = pytest.mark.parametrize("which", ["run", "run_compatible"])
 def _unconfined() -> str:
     """Why student code would run unconfined on this machine ("" when it is sandboxed)."""
     try:
-        from autograder.sandbox import Sandbox
+        from dlcourse_grader.sandbox import Sandbox
     except ImportError:
         return "the grader has no sandbox module"
     try:

@@ -23,7 +23,7 @@ import textwrap
 import nbformat
 import pytest
 
-from autograder.modes import choose_mode, declared_mode, lint_notebook
+from dlcourse_grader.modes import choose_mode, declared_mode, lint_notebook
 
 from .nbtasks import cell_meta, hand_in, tiny_course
 
@@ -363,7 +363,7 @@ def test_isolated_mode_seeds_and_working_folder(tmp_path):
 
 
 def test_notebook_output_is_capped_as_a_whole():
-    from autograder.tester import NOTEBOOK_OUTPUT, cap_outputs
+    from dlcourse_grader.tester import NOTEBOOK_OUTPUT, cap_outputs
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x") for _ in range(100)])
     for cell in nb.cells:  # each cell within the per-cell cap, 2 MB in all

@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import Course
+from dlcourse_grader.course import Course
 
 from .nbtasks import auto_points, copy_course
 from .procs import scaled
@@ -51,7 +51,7 @@ def _course(base: Path, n: int, db_url: str | None = None) -> tuple[Course, dict
 
 
 def _cli(course: Path, *args: str, db_url: str | None = None) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "autograder", "--course", str(course)]
+    cmd = [sys.executable, "-m", "dlcourse_grader", "--course", str(course)]
     if db_url:
         cmd += ["--db-url", db_url]
     cmd += ["autograde", ASSIGNMENT, "--timeout", str(TIMEOUT), *args]

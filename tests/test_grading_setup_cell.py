@@ -16,7 +16,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from autograder.course import Course
+from dlcourse_grader.course import Course
 
 from .nbtasks import cell_meta, copy_course, submit
 

@@ -2,7 +2,7 @@
 
 ``python -m autograder autograde`` grades a small course (``--jobs 1``) with its own TMPDIR.
 While the first submission sleeps in a cell (a ``sleep`` whose argument marks it), the test
-kills the grader's test process (``python -m autograder.tester``, found by its command line
+kills the grader's test process (``python -m dlcourse_grader.tester``, found by its command line
 among the grader's children) with SIGKILL. The grader must record that submission as
 ungradable (a grader fault), start a new test process, grade the next submission normally,
 and leave nothing in TMPDIR but the slot locks (the killed process's ``dlcourse-tester-*``
@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import Course
+from dlcourse_grader.course import Course
 
 from .procs import scaled, stop
 
@@ -121,7 +121,7 @@ def _kill_the_test_process_mid_submission(tmp_path: Path, mark: str) -> None:
     own_tmp = tmp_path / "tmpdir"
     own_tmp.mkdir()
     env = dict(os.environ, TMPDIR=str(own_tmp), PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, "-m", "autograder", "autograde", ASSIGNMENT, "--course", str(root)]
+    cmd = [sys.executable, "-m", "dlcourse_grader", "autograde", ASSIGNMENT, "--course", str(root)]
     cmd += ["--jobs", "1", "--timeout", str(CELL_TIMEOUT)]
     log = (tmp_path / "grader.log").open("wb")
     grader = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -134,7 +134,7 @@ def _kill_the_test_process_mid_submission(tmp_path: Path, mark: str) -> None:
         testers = [
             pid
             for pid in _pids()
-            if _parent(pid) == grader.pid and b"autograder.tester" in _cmdline(pid)
+            if _parent(pid) == grader.pid and b"dlcourse_grader.tester" in _cmdline(pid)
         ]
         assert len(testers) == 1, f"expected one test process of this grader, got {testers}"
         os.kill(testers[0], signal.SIGKILL)

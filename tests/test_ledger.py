@@ -15,7 +15,7 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
-from autograder.ledger import Claim, Ledger
+from dlcourse_grader.ledger import Claim, Ledger
 
 from .conftest import ROOT
 from .procs import scaled, stop
@@ -293,7 +293,7 @@ def test_coexists_with_nbgrader_gradebook(tmp_path, monkeypatch):
 
 GRADER = """
 import sys, time
-from autograder.ledger import Ledger
+from dlcourse_grader.ledger import Ledger
 
 url, assignment, name, stall_at = sys.argv[1:]
 ledger = Ledger(url)

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import sandbox as sandbox_module
-from autograder.sandbox import BASE_UID, Limits, Sandbox, default_readable
+from dlcourse_grader import sandbox as sandbox_module
+from dlcourse_grader.sandbox import BASE_UID, Limits, Sandbox, default_readable
 
 from .conftest import ROOT, need_system_package
 
@@ -131,7 +131,7 @@ def test_readable_or_workdir_overlapping_forbidden_is_an_error(sb, tmp_path):
 
 def test_auto_warns_loudly_when_bwrap_is_missing(monkeypatch, caplog):
     monkeypatch.setenv(sandbox_module.BWRAP_ENV, "/nonexistent/bwrap")
-    with caplog.at_level(logging.WARNING, logger="autograder"):
+    with caplog.at_level(logging.WARNING, logger="dlcourse_grader"):
         with pytest.warns(RuntimeWarning, match="install Debian's bubblewrap"):
             sb = Sandbox.detect(policy="auto")
     assert sb.mode == "rlimits-only"
@@ -509,7 +509,7 @@ def _sandboxes(sb: Sandbox) -> list[Sandbox]:
 def test_seccomp_denies_keyrings_namespaces_mounts_and_memfd(sb, tmp_path):
     if not sb.seccomp:
         pytest.skip(f"SKIPPED LOUDLY: no seccomp filter here ({sb.features}, {os.uname().machine})")
-    from autograder.seccomp import _TABLES
+    from dlcourse_grader.seccomp import _TABLES
 
     numbers = _TABLES[os.uname().machine.lower()][1]
     code = _SYSCALLS.format(nr=numbers)
@@ -591,7 +591,7 @@ def _bpf_run(program: bytes, arch: int, nr: int, arg0: int = 0) -> int:
 
 @pytest.mark.parametrize("machine", ["x86_64", "aarch64"])
 def test_seccomp_program_decisions(machine):
-    from autograder import seccomp
+    from dlcourse_grader import seccomp
 
     arch, numbers = seccomp._TABLES[machine]
     program = seccomp.filter_program(machine)
@@ -937,7 +937,7 @@ def test_rootless_mode_gets_seccomp_and_a_sized_workdir(tmp_path):
 
     top = Path(tempfile.mkdtemp(prefix="dlcourse-rootless-"))
     try:
-        package = top / "autograder"
+        package = top / "dlcourse_grader"
         package.mkdir()
         for name in ("sandbox.py", "seccomp.py"):
             (package / name).write_text(Path(sandbox_module.__file__).with_name(name).read_text())
@@ -946,7 +946,7 @@ def test_rootless_mode_gets_seccomp_and_a_sized_workdir(tmp_path):
             f"""
 import json, subprocess, sys, tempfile
 sys.path.insert(0, {str(top)!r})
-from autograder.sandbox import Sandbox, Limits
+from dlcourse_grader.sandbox import Sandbox, Limits
 sb = Sandbox.detect("strict")
 work = sb.prepare(tempfile.mkdtemp(dir={str(top / "scratch")!r}) + "/work")
 code = '''

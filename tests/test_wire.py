@@ -16,8 +16,8 @@ import time
 import numpy as np
 import pytest
 
-from autograder import _wire
-from autograder.tester import WORKER
+from dlcourse_grader import _wire
+from dlcourse_grader.tester import WORKER
 
 pytestmark = pytest.mark.grading
 

@@ -809,7 +809,7 @@ class StudentIterator:
 # -- classes by name -----------------------------------------------------------------------------
 MAX_CLASSES = 1000  # classes made here for the student's names, per process
 _CLASSES: dict[tuple, type] = {}
-_GRADER_MODULES = ("autograder", "_wire", "_worker", "__main__", "tester")
+_GRADER_MODULES = ("dlcourse_grader", "_wire", "_worker", "__main__", "tester")
 
 
 def class_mro(cls) -> list[list[str]]:
@@ -1322,7 +1322,7 @@ def _object_by_reference(obj) -> bool:
         return False
     if isinstance(obj, (types.MethodType, types.BuiltinMethodType)):
         return False
-    return not type(obj).__module__.startswith(("autograder", "_wire"))
+    return not type(obj).__module__.startswith(("dlcourse_grader", "_wire"))
 
 
 _GUARD = {"depth": 0, "hook": False}

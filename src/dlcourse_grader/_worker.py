@@ -250,6 +250,7 @@ class Worker:
         self.namespace = self.shell.user_ns
         self.probe = IntegrityProbe()
         self.probe.watch_shell(self.shell)
+        self.guard = None  # dlcourse._offlimits, once the assignment puts modules off limits
 
     def serve(self, ep, msg):
         """Answer one request (``op`` names the method ``op_<name>``)."""
@@ -263,6 +264,8 @@ class Worker:
         (what nbgrader scores a test cell by: an error, any stderr, a number as partial credit).
         """
         split = bool(msg.get("split"))
+        if self.guard is not None:  # the instructor's cells may import anything
+            self.guard.trusted(bool(msg.get("trusted")))
         self.capture.take()
         self.errors.take()
         sys.stderr = self.errors if split else self.capture
@@ -271,6 +274,8 @@ class Worker:
         finally:
             sys.stdout = self.capture  # a cell may have redirected them and not restored them
             sys.stderr = self.capture
+            if self.guard is not None:
+                self.guard.trusted(False)
         error = result.error_before_exec or result.error_in_exec
         reply = {
             "ok": error is None,
@@ -282,6 +287,13 @@ class Worker:
             reply["result"] = _plain_text(self.shell, result.result)
             reply["failed_line"] = None if error is None else _cell_line(error)
         return reply
+
+    def op_off_limits(self, ep, msg) -> None:
+        """Make the assignment's off-limits modules unimportable by the student's code."""
+        import dlcourse._offlimits as guard
+
+        guard.install([str(m) for m in msg["modules"]])
+        self.guard = guard
 
     def op_setname(self, ep, msg) -> None:
         """A global a test cell set, which the student's functions read (isolated mode)."""

@@ -78,7 +78,7 @@ def _add_autograde(sub, common) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m autograder",
+        prog="dlcourse-grade",
         description="Release, autograde, give feedback on and export grades of nbgrader "
         "assignments (nbgrader course layout), with student code in a sandbox.",
         parents=[_common(defaults=True)],

@@ -64,7 +64,7 @@ class Course:
             timeout = int(configured.timeout) if "timeout" in configured else NBGRADER_TIMEOUT
         self.timeout = timeout
         # nbgrader runs the `alembic` command of its own environment to create the gradebook;
-        # make it findable when this tool runs as `.venv/bin/python -m autograder` unactivated.
+        # make it findable when this tool runs as `.venv/bin/dlcourse-grade` unactivated.
         bindir = str(Path(sys.executable).parent)
         if bindir not in os.environ.get("PATH", "").split(os.pathsep):
             os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
@@ -193,7 +193,7 @@ class Course:
         return specs
 
     def grading_mode(self, assignment: str, requested: str | None = None):
-        """(mode, why, findings): how ``assignment`` is graded (see :mod:`autograder.modes`)."""
+        """(mode, why, findings): how ``assignment`` is graded (see :mod:`.modes`)."""
         from .modes import choose_mode
 
         folder = self.root / "source" / assignment
@@ -220,10 +220,16 @@ class Course:
 
         :meth:`grading_mode` tells which test cells could not run in isolated mode.
         """
+        from .release import stamp_release
+
         self._check_assignment(assignment)
-        self.notebook_names(assignment)
+        names = self.notebook_names(assignment)
         result = self._api().generate_assignment(assignment, force=True, create=True)
         self._raise_on_failure(result, f"Releasing {assignment!r}")
+        folder = self.root / "source" / assignment
+        sources = {name: nbformat.read(folder / name, as_version=4) for name in names}
+        mode, _, _ = self.grading_mode(assignment)
+        stamp_release(self.root / "release" / assignment, sources, mode, self.timeout)
         return self.root / "release" / assignment
 
     def autograde(

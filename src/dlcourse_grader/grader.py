@@ -40,7 +40,7 @@ class TesterFailed(Exception):
 
 
 class TesterProcess:
-    """A long-lived ``python -m autograder.tester`` that grades one job at a time.
+    """A long-lived ``python -m dlcourse_grader.tester`` that grades one job at a time.
 
     Its temporary files (the students' working folders) live in a folder of its own, removed
     whenever the process is closed, so a test process that is killed mid-submission leaves
@@ -56,7 +56,11 @@ class TesterProcess:
     def _start(self) -> None:
         env = dict(os.environ)
         pkg_parent = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = pkg_parent + os.pathsep + env.get("PYTHONPATH", "")
+        if pkg_parent not in {os.path.realpath(p) for p in sys.path if p}:
+            # not installed (run from a copy of the source): let the test process find us.
+            # When installed, PYTHONPATH stays as it is: the sandbox treats its entries as
+            # the grader's and hides them from students, and that folder holds dlcourse too.
+            env["PYTHONPATH"] = pkg_parent + os.pathsep + env.get("PYTHONPATH", "")
         # one thread per grading job (the jobs are the parallelism): idle OpenMP threads spin,
         # and would take the cores the other jobs need
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -67,7 +71,7 @@ class TesterProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "autograder.tester"],
+                [sys.executable, "-m", "dlcourse_grader.tester"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
@@ -174,7 +178,7 @@ class NotebookCells:
 class AutogradeRun:
     """One ``autograde`` of an assignment: prepare, register, grade in parallel, report.
 
-    Parameters are those of :meth:`autograder.course.Course.autograde`.
+    Parameters are those of :meth:`dlcourse_grader.course.Course.autograde`.
     """
 
     def __init__(

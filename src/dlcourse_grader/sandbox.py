@@ -9,7 +9,7 @@ Three modes, picked by :meth:`Sandbox.detect`:
     directory; inside, a small init (:data:`_INIT`, run by the sandbox's Python) mounts a tmpfs
     capped in bytes and files over the work directory, copies the prepared files into it,
     drops to the unprivileged uid ``60000 + slot`` with no capabilities and ``no_new_privs``,
-    sets the seccomp filter of :mod:`autograder.seccomp` and execs the command. (The mode keeps
+    sets the seccomp filter of :mod:`dlcourse_grader.seccomp` and execs the command. (The mode keeps
     its name from when ``setpriv`` did the dropping.)
 ``bwrap-userns`` (not root, unprivileged user namespaces work)
     The same namespaces inside a user namespace; the student keeps the instructor's uid. bwrap
@@ -53,7 +53,7 @@ from . import seccomp
 
 __all__ = ["BASE_UID", "MAX_SLOTS", "Limits", "Sandbox", "copy_inputs", "default_readable"]
 
-logger = logging.getLogger("autograder")
+logger = logging.getLogger("dlcourse_grader")
 
 BWRAP_ROOT = "bwrap+setpriv"
 BWRAP_USERNS = "bwrap-userns"
@@ -592,7 +592,7 @@ class Sandbox:
 
     @property
     def seccomp(self) -> bool:
-        """Whether student code runs under the seccomp filter of :mod:`autograder.seccomp`."""
+        """Whether student code runs under the seccomp filter of :mod:`dlcourse_grader.seccomp`."""
         return self.mode != RLIMITS_ONLY and "--seccomp" in self.features and seccomp.supported()
 
     def __repr__(self) -> str:

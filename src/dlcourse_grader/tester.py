@@ -1,15 +1,15 @@
 """Grading one submission: student cells in a sandboxed process, tests in this (trusted) one.
 
-The grader starts this module as a long-lived process (``python -m autograder.tester``) per
+The grader starts this module as a long-lived process (``python -m dlcourse_grader.tester``) per
 parallel slot and sends it one job per line on stdin; it answers one result per line on
 stdout. For each submission:
 
-1. the submitted notebook is read and merged with the source (:mod:`autograder.submission`);
+1. the submitted notebook is read and merged with the source (:mod:`dlcourse_grader.submission`);
 2. a fresh student process (``_worker.py``) starts in the sandbox, and runs the student's cells
    and the locked setup cells in order;
 3. each test cell runs **here**, in a namespace where the locked cells' helpers and modules are
    this process's own copies, and the names the answer cells define are fetched from the student
-   process through :mod:`autograder._wire` (plain data by value, other objects as proxies);
+   process through :mod:`dlcourse_grader._wire` (plain data by value, other objects as proxies);
 4. a cell that runs past the time limit, or kills the student process, costs only itself: the
    process is restarted, the cells that completed before are run again, and grading goes on.
 """
@@ -44,6 +44,7 @@ from .modes import (
     shared_globals,
     uses_files,
 )
+from .release import off_limits
 from .sandbox import copy_inputs
 from .submission import (
     Plan,
@@ -212,6 +213,9 @@ class Session:
             if importlib.util.find_spec(where[0].split(".")[0]) is not None
         }
         self.ns = TrustedNamespace(self, student_names(answer_sources) - set(self.imports))
+        self.flags: list[str] = []  # what a person should look at (the grade stands)
+        # modules the student's code may not import (the source's metadata, not the student's)
+        self.off_limits = off_limits(source_nb)
         # in the folder of this test process, which the grader removes whenever it stops it
         folder = os.environ.get("DLCOURSE_GRADER_TMP")
         self.base = Path(tempfile.mkdtemp(prefix="dlcourse-grade-", dir=folder or None))
@@ -255,6 +259,12 @@ class Session:
         self.ep = _wire.Endpoint(r2, w1, "t", self._serve_student)
         self.ep.proxy_class = _wire.StudentObject
         self.ep.export_filter = lambda obj: callable(obj) and not isinstance(obj, type)
+        if self.off_limits:
+            self.ep.deadline = time.monotonic() + self.timeout
+            try:
+                self.ep.request("off_limits", modules=self.off_limits)
+            finally:
+                self.ep.deadline = None
 
     def _stop(self) -> None:
         if self.proc is not None:
@@ -356,7 +366,7 @@ class Session:
                 continue
             if isinstance(module, types.ModuleType):
                 load = f"__import__('importlib').import_module({module.__name__!r})"
-                self.ep.request("run_cell", source=f"{load}.{method}({args})")
+                self.ep.request("run_cell", source=f"{load}.{method}({args})", trusted=True)
 
     def student_value(self, name: str):
         if not self.alive():
@@ -375,7 +385,9 @@ class Session:
         label = f"in cell {cell.grade_id!r}" if cell.grade_id else f"in cell {cell.index + 1}"
         self.ep.deadline = time.monotonic() + self.timeout
         try:
-            reply = self.ep.request("run_cell", source=cell.source, split=split)
+            reply = self.ep.request(
+                "run_cell", source=cell.source, split=split, trusted=cell.kind != "student"
+            )
         except _wire.Deadline:
             self.events.append(
                 f"cell {cell.grade_id or cell.index + 1} timed out after {self.timeout:g} s"
@@ -400,8 +412,18 @@ class Session:
             return reply if isinstance(reply, dict) else {"ok": False, "error": None}
         if not replay:
             self._record_output(cell, reply)
+            self._note_off_limits(cell, reply)
         ok = isinstance(reply, dict) and reply.get("ok") is True
         return "ok" if ok else "error"
+
+    def _note_off_limits(self, cell, reply) -> None:
+        """An answer that imported an off-limits module: say so in the events and flags."""
+        err = reply.get("error") if isinstance(reply, dict) else None
+        if isinstance(err, dict) and err.get("type") == "OffLimitsError":
+            where = cell.grade_id or f"cell {cell.index + 1}"
+            note = f"{where}: {str(err.get('msg', ''))[:300]}"
+            self.events.append(note)
+            self.flags.append(f"off limits: {note}")
 
     def _error_output(self, cell, ename: str, evalue: str) -> None:
         self.plan.notebook.cells[cell.index].outputs.append(
@@ -641,7 +663,6 @@ class CompatibleSession(Session):
         super().__init__(job, plan, sandbox, source_nb)
         pattern = job.get("ignore_pattern") or ""
         self.ignore = re.compile(pattern) if pattern else None
-        self.flags: list[str] = []
         # names the instructor's test cells bind: they may redefine a locked cell's helpers
         self.rebound = set().union(*(bound_names(c.source) for c in plan.cells if c.kind == "test"))
 
@@ -891,7 +912,7 @@ def grade_notebook(job: dict, sandbox, spec: dict, several: bool) -> dict:
         "events": [prefix + e for e in session.events],
         "answered": plan.answered,
         "notebook": nbformat.writes(plan.notebook),
-        "flags": getattr(session, "flags", []),
+        "flags": session.flags,
     }
 
 
@@ -934,8 +955,9 @@ def grade(job: dict, sandbox) -> dict:
     result["events"][:0] = [f"{m} (scored 0)" for m in missing]
     faults = [e for e in result["events"] if "timed out" in e or "died" in e]
     faults += missing
-    if result["flags"]:
+    if any(flag.startswith("integrity:") for flag in result["flags"]):
         faults.append("flagged for review: the test environment was tampered with")
+    faults += [f for f in result["flags"] if not f.startswith("integrity:")]
     result["reason"] = clean_text("; ".join(faults))[:1000]
     result["elapsed"] = time.monotonic() - started
     return result

@@ -25,7 +25,7 @@ N = int(os.environ.get("BENCH_GRADING_N", "40"))
 def _make_course(base: Path) -> Path:
     import nbformat
 
-    from autograder.course import Course
+    from dlcourse_grader.course import Course
 
     from ..nbtasks import copy_course
 
@@ -52,7 +52,7 @@ def _make_course(base: Path) -> Path:
 
 
 def _plain_nbgrader(course: Path) -> float:
-    from autograder.course import Course
+    from dlcourse_grader.course import Course
 
     api = Course(course)._api()
     api.log.setLevel(logging.ERROR)
@@ -63,8 +63,8 @@ def _plain_nbgrader(course: Path) -> float:
 
 
 def _ours(course: Path, jobs: int, mode: str = "isolated") -> tuple[float, str]:
-    from autograder.course import Course
-    from autograder.sandbox import Sandbox
+    from dlcourse_grader.course import Course
+    from dlcourse_grader.sandbox import Sandbox
 
     tool = Course(course)
     start = time.perf_counter()
