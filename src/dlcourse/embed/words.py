@@ -246,7 +246,7 @@ def ppmi(C, alpha: float = 1.0):
         C.data = np.maximum(pmi, 0.0)
         C.eliminate_zeros()
         return C
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # log 0 where C is 0: masked below
         pmi = np.log(C / total) - np.log(p_row)[:, None] - np.log(p_col)[None, :]
     out = np.maximum(np.where(C > 0, pmi, 0.0), 0.0)
     return out
