@@ -29,10 +29,11 @@ def main(argv: list[str] | None = None) -> int:
     """``dlcourse-grade``: the grading tool's command line (see ``--help``)."""
     try:
         from .cli import main as cli_main
-    except ModuleNotFoundError as exc:
+
+        return cli_main(argv)
+    except ModuleNotFoundError as exc:  # at import, or where a command imports nbgrader
         message = missing_extra(exc, "course", COURSE_EXTRA)
         if message is None:
             raise
         print(message, file=sys.stderr)
         return 2
-    return cli_main(argv)

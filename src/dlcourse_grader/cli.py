@@ -7,7 +7,13 @@ import sys
 import warnings
 from pathlib import Path
 
-from .course import DEFAULT_COURSE, Course, validate_notebook
+from .course import Course
+
+
+def _version() -> str:
+    from dlcourse import __version__
+
+    return __version__
 
 
 def _common(defaults: bool) -> argparse.ArgumentParser:
@@ -16,9 +22,9 @@ def _common(defaults: bool) -> argparse.ArgumentParser:
     p.add_argument(
         "--course",
         type=Path,
-        default=DEFAULT_COURSE if defaults else argparse.SUPPRESS,
-        help="course folder holding nbgrader_config.py"
-        + (" (default: %(default)s)" if defaults else ""),
+        default=None if defaults else argparse.SUPPRESS,
+        help="course folder holding nbgrader_config.py (default: $DLCOURSE_COURSE, else "
+        "./course if it has one, else the current folder)",
     )
     p.add_argument(
         "--db-url",
@@ -83,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
         "assignments (nbgrader course layout), with student code in a sandbox.",
         parents=[_common(defaults=True)],
     )
+    p.add_argument("--version", action="version", version=f"dlcourse-grade {_version()}")
     common = _common(defaults=False)
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -99,11 +106,59 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("assignment")
     f.add_argument("--student", default=None)
 
-    e = sub.add_parser("export", parents=[common], help="write the gradebook as CSV")
+    e = sub.add_parser(
+        "export",
+        parents=[common],
+        help="write the grades as CSV (with the roster, due dates and late penalties)",
+    )
     e.add_argument("--output", type=Path, default=None, help="CSV file (default: stdout)")
+    e.add_argument(
+        "--format",
+        choices=("long", "wide"),
+        default="long",
+        help="long: a row per student and assignment; wide: a row per student of the roster, "
+        "a column per assignment (for an LMS gradebook import)",
+    )
 
-    v = sub.add_parser("validate", help="for students: run a notebook's visible tests")
+    c = sub.add_parser(
+        "collect",
+        parents=[common],
+        help="put the submissions of an LMS zip (Canvas, Moodle) into submitted/",
+    )
+    c.add_argument("assignment")
+    c.add_argument("zip", type=Path, help="the LMS download")
+    c.add_argument("--lms", choices=("auto", "canvas", "moodle"), default="auto")
+    c.add_argument(
+        "--pattern",
+        default=None,
+        help="regular expression with groups 'file' and 'lms_id' (or 'student') matched "
+        "against each path in the zip, instead of Canvas's and Moodle's names",
+    )
+    c.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a different submission already collected (kept in submitted/.replaced/)",
+    )
+
+    m = sub.add_parser(
+        "grade-manually",
+        parents=[common],
+        help="grade written answers: list them, record one, or go through those left",
+    )
+    m.add_argument("assignment")
+    m.add_argument("--list", action="store_true", help="list every written answer and its state")
+    m.add_argument("--student", default=None)
+    m.add_argument("--cell", default=None, help="the answer's grade_id (with --score)")
+    m.add_argument("--notebook", default=None, help="when the cell id is in several notebooks")
+    m.add_argument("--score", type=float, default=None, help="points to give (with --cell)")
+    m.add_argument("--comment", default=None, help="the comment the student sees")
+
+    v = sub.add_parser(
+        "validate",
+        help="for students: run a notebook's visible tests (the same as dlcourse-check)",
+    )
     v.add_argument("notebook", type=Path)
+    v.add_argument("--timeout", type=int, default=None, help="seconds per cell")
     v.add_argument(
         "--invert",
         action="store_true",
@@ -151,22 +206,10 @@ def summary(results) -> str:
 
 
 def _validate(args) -> int:
-    results = validate_notebook(args.notebook, invert=args.invert)
-    if not results:
-        what = (
-            " (every test fails, as a release should)"
-            if args.invert
-            else ": all visible tests pass"
-        )
-        print(f"{args.notebook}: OK{what}")
-        return 0
-    for kind, cells in results.items():
-        for cell in cells:
-            print(f"--- {kind} ---\n{cell.get('source', '')[:400]}")
-            if cell.get("raw_error"):
-                print(cell["raw_error"])
-    print(f"{args.notebook}: validation FAILED ({', '.join(results)})")
-    return 1
+    from dlcourse.check import main as check
+
+    argv = [str(args.notebook)] + (["--invert"] if args.invert else [])
+    return check(argv + (["--timeout", str(args.timeout)] if args.timeout else []))
 
 
 def _release(course: Course, args) -> None:
@@ -200,7 +243,7 @@ def _feedback(course: Course, args) -> None:
 
 
 def _export(course: Course, args) -> None:
-    text = course.export_csv()
+    text = course.export_csv(args.format)
     if args.output:
         args.output.write_text(text)
         print(f"wrote {args.output}")
@@ -208,7 +251,48 @@ def _export(course: Course, args) -> None:
         sys.stdout.write(text)
 
 
-COMMANDS = {"release": _release, "autograde": _autograde, "feedback": _feedback, "export": _export}
+def _collect(course: Course, args) -> None:
+    from .lms import collect
+
+    report = collect(course, args.assignment, args.zip, args.pattern, args.lms, args.force)
+    print(report.text())
+    if report.kept or report.unmatched or report.skipped:
+        print("(some files were not collected: see above)")
+
+
+def _grade_manually(course: Course, args) -> None:
+    from .manual import grade_interactively, record_manual_grade, written_answers
+
+    if args.score is not None or args.cell is not None:
+        if args.score is None or args.cell is None or args.student is None:
+            raise ValueError("to record a grade, give --student, --cell and --score together")
+        a = record_manual_grade(course, args.assignment, args.student, args.cell, args.score,
+                                args.comment, args.notebook)  # fmt: skip
+        print(f"{a.student} / {a.grade_id}: {a.manual_score:g} of {a.max_points:g} recorded")
+        return
+    if args.list:
+        answers = written_answers(course, args.assignment, args.student)
+        print(f"{'student':<20} {'cell':<28} {'points':>9}  state")
+        for a in answers:
+            state = "TO GRADE" if a.to_grade else ("graded" if a.manual_score is not None
+                                                   else "not answered")  # fmt: skip
+            points = a.manual_score if a.manual_score is not None else a.auto_score
+            shown = f"{points:g}/{a.max_points:g}" if points is not None else f"-/{a.max_points:g}"
+            print(f"{a.student:<20} {a.grade_id:<28} {shown:>9}  {state}")
+        left = sum(a.to_grade for a in answers)
+        print(f"{left} of {len(answers)} written answers still to grade")
+        return
+    grade_interactively(course, args.assignment)
+
+
+COMMANDS = {
+    "release": _release,
+    "autograde": _autograde,
+    "feedback": _feedback,
+    "export": _export,
+    "collect": _collect,
+    "grade-manually": _grade_manually,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,8 +8,6 @@ of printing, so the CLI and the tests share one code path.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import os
@@ -20,14 +18,24 @@ import nbformat
 
 from .result import GradeResult
 
-__all__ = ["Course", "GradeResult", "DEFAULT_COURSE", "validate_notebook"]
+__all__ = ["Course", "GradeResult", "default_course"]
 
-DEFAULT_COURSE = Path(__file__).resolve().parent.parent / "course"
 NBGRADER_TIMEOUT = 30  # seconds: nbgrader's default per-cell limit
 
 
+def default_course() -> Path:
+    """The course folder when none is named: ``$DLCOURSE_COURSE``, else ``./course`` when it
+    holds an nbgrader_config.py (the repository root), else the current folder (nbgrader's
+    own convention: commands run in the course folder)."""
+    if os.environ.get("DLCOURSE_COURSE"):
+        return Path(os.environ["DLCOURSE_COURSE"])
+    if (Path("course") / "nbgrader_config.py").is_file():
+        return Path("course")
+    return Path(".")
+
+
 class Course:
-    """An nbgrader course rooted at ``root`` (defaults to the repository's ``course/``).
+    """An nbgrader course rooted at ``root`` (default: :func:`default_course`).
 
     Parameters
     ----------
@@ -42,11 +50,11 @@ class Course:
 
     def __init__(
         self,
-        root: str | os.PathLike = DEFAULT_COURSE,
+        root: str | os.PathLike | None = None,
         timeout: int | None = None,
         db_url: str | None = None,
     ):
-        self.root = Path(root).resolve()
+        self.root = Path(default_course() if root is None else root).resolve()
         config_file = self.root / "nbgrader_config.py"
         if not config_file.is_file():
             raise FileNotFoundError(
@@ -282,7 +290,48 @@ class Course:
         )
 
     def results(self, assignment: str, students: list[str] | None = None) -> list[GradeResult]:
-        """The recorded outcome of every graded (or ungradable) submission of ``assignment``."""
+        """The recorded outcome of every graded (or ungradable) submission of ``assignment``.
+
+        Scores are the gradebook's as they are now (automatic points plus those given by
+        hand since grading), and ``manual`` lists each hand-graded cell: its points, the
+        grader's comment, and whether it is still to be graded.
+        """
+        from .manual import written_answers
+
+        out = self._ledger_results(assignment, students)
+        answers: dict[str, list] = {}
+        for a in written_answers(self, assignment):
+            answers.setdefault(a.student, []).append(a)
+        scores = self._scores(assignment)
+        for r in out:
+            if r.status == "graded" and r.student in scores:
+                r.score, r.max_score = scores[r.student]
+            r.manual = [
+                {
+                    "grade_id": a.grade_id,
+                    "notebook": a.notebook,
+                    "points": a.manual_score if a.manual_score is not None else a.auto_score,
+                    "max_points": a.max_points,
+                    "comment": a.comment,
+                    "to_grade": a.to_grade,
+                    "by_hand": a.manual_score is not None,
+                }
+                for a in answers.get(r.student, [])
+            ]
+        return out
+
+    def _scores(self, assignment: str) -> dict[str, tuple[float, float]]:
+        """student -> (score, max score) in the gradebook now."""
+        from nbgrader.api import MissingEntry
+
+        with self.gradebook() as gb:
+            try:
+                subs = gb.find_assignment(assignment).submissions
+            except MissingEntry:
+                return {}
+            return {s.student.id: (float(s.score), float(s.max_score)) for s in subs}
+
+    def _ledger_results(self, assignment: str, students) -> list[GradeResult]:
         out = []
         for row in self.ledger().rows(assignment):
             if students is not None and row["student"] not in students:
@@ -355,54 +404,39 @@ class Course:
                     )
         return rows
 
-    def export_csv(self) -> str:
-        """The gradebook as CSV text: assignment, student_id, score, max_score, status,
-        needs_manual_grading, reason."""
-        buf = io.StringIO()
-        fields = [
-            "assignment",
-            "student_id",
-            "score",
-            "max_score",
-            "status",
-            "needs_manual_grading",
-            "reason",
-        ]
-        writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
+    def export_csv(self, format: str = "long") -> str:
+        """The grades as CSV: ``"long"`` (one row per student and assignment, with names,
+        submission times, due dates and late penalties) or ``"wide"`` (one row per student of
+        the roster, one column per assignment), see :mod:`.lms`."""
+        from .lms import grade_rows, long_csv, wide_csv
 
-        def text(value):
-            # a text cell starting with = + - @ (or a tab or CR) is a formula to a spreadsheet:
-            # a quote in front keeps it text (student ids and reasons come from students)
-            if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-                return "'" + value
-            return value
+        if format not in ("long", "wide"):
+            raise ValueError(f"The 'format' argument must be 'long' or 'wide'. Got {format!r}.")
+        rows = grade_rows(self)
+        return long_csv(rows) if format == "long" else wide_csv(rows)
 
-        for row in self.grades():
-            writer.writerow({k: text(v) for k, v in row.items()})
-        return buf.getvalue()
+    def policy(self):
+        """Roster file, due dates and late rules (``c.Grades`` in nbgrader_config.py)."""
+        from .lms import Policy
 
+        return Policy.from_config(self._config())
 
-def validate_notebook(
-    path: str | os.PathLike, invert: bool = False, course: str | os.PathLike = DEFAULT_COURSE
-) -> dict:
-    """Run a notebook's visible tests as the grader does; return nbgrader's results dict.
+    def roster(self) -> list[dict]:
+        """The course's students (id, name, email, lms_id); ``[]`` without a roster file."""
+        from .lms import read_roster
 
-    An empty dict means the notebook passed (or, with ``invert=True``, that every test failed,
-    which is what a freshly released student copy should do). The course's configuration is
-    used when it is there, so that validation and grading agree: the same per-cell timeout, and
-    stderr (a library warning) is not a failure.
-    """
-    from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, Execute, IgnorePattern
-    from nbgrader.validator import Validator
-    from traitlets.config import Config
+        name = self.policy().roster
+        path = self.root / (name or "roster.csv")
+        if not path.is_file():
+            if name:
+                raise FileNotFoundError(f"No roster at {path} (c.Grades.roster).")
+            return []
+        return read_roster(path)
 
-    path = Path(path).resolve()
-    if not path.is_file():
-        raise FileNotFoundError(f"No notebook at {path}.")
-    course_config = Path(course) / "nbgrader_config.py"
-    config = Course(course)._config() if course_config.is_file() else Config()
-    validator = Validator(invert=invert, config=config)
-    validator.preprocessors = [CheckCellMetadata, ClearOutput, Execute, IgnorePattern]
-    validator.log.setLevel(logging.WARNING)
-    return validator.validate(str(path))
+    def gradebook_assignments(self) -> list[str]:
+        with self.gradebook() as gb:
+            return [a.name for a in gb.assignments]
+
+    def max_scores(self) -> dict[str, float]:
+        with self.gradebook() as gb:
+            return {a.name: float(a.max_score) for a in gb.assignments}

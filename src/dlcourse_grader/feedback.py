@@ -30,6 +30,9 @@ def _summary(result) -> str:
         if result.score is not None and result.max_score is not None
         else "-"
     )
+    pending = result.pending_points
+    if pending and result.status == "graded":
+        score += f" ({pending:g} points still to be graded by hand)"
     parts = [
         f"<h1>Feedback: {html.escape(result.assignment)}</h1>",
         f"<p><b>Student:</b> {html.escape(result.student)}<br>",
@@ -57,7 +60,33 @@ def _summary(result) -> str:
             "<table><tr><th>test</th><th>result</th><th>points</th><th>message</th></tr>"
             f"{rows}</table>"
         )
+    if result.manual and result.status == "graded":
+        parts.append(_written(result.manual))
     return "\n".join(parts)
+
+
+def _written(manual: list[dict]) -> str:
+    """The hand-graded answers: points and the grader's comment, or still to be graded."""
+    rows = []
+    for m in manual:
+        if m.get("to_grade"):
+            points = f"- / {float(m['max_points']):g}"
+            state = "to be graded by hand"
+        else:
+            points = f"{float(m.get('points') or 0):g} / {float(m['max_points']):g}"
+            state = "graded by hand" if m.get("by_hand") else "not answered"
+        rows.append(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
+                html.escape(str(m["grade_id"])),
+                state,
+                points,
+                html.escape(str(m.get("comment") or "")),
+            )
+        )
+    return (
+        "<p><b>Written answers:</b></p><table><tr><th>answer</th><th>result</th>"
+        f"<th>points</th><th>grader's comment</th></tr>{''.join(rows)}</table>"
+    )
 
 
 def _page(summary: str, note: str = "") -> str:
@@ -110,7 +139,9 @@ def _export(summary: str, notebook) -> str:
     from nbconvert import HTMLExporter
 
     nb = nbformat.v4.new_notebook(metadata=notebook.get("metadata", {}))
-    nb.cells = [nbformat.v4.new_markdown_cell(summary), *notebook.cells]
+    head = nbformat.v4.new_markdown_cell(summary)
+    head["id"] = "feedback-summary"  # not a random id: the same grade gives the same page
+    nb.cells = [head, *notebook.cells]
     body, _ = HTMLExporter(template_name="classic").from_notebook_node(nb)
     return body
 

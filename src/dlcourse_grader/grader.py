@@ -380,8 +380,9 @@ class AutogradeRun:
                     auto = cells.auto_score(
                         grade.name, points.get(name, {}), answered.get(name, {}), present
                     )
-                    grade.auto_score = auto
-                    grade.needs_manual_grade = grade.manual_score is not None or auto is None
+                    grade.auto_score = auto  # a person's manual_score is never touched
+                    # waiting for a person exactly while answered and not graded by hand
+                    grade.needs_manual_grade = auto is None and grade.manual_score is None
             self.gb.db.commit()
             score, max_score = float(sub.score), float(sub.max_score)
         out = self.course.root / "autograded" / student / self.assignment

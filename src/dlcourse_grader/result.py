@@ -16,7 +16,8 @@ class GradeResult:
     ``events`` lists everything noteworthy (restored cells, timeouts, crashes, truncations) and
     ``tests`` has one entry per test cell (notebook, grade_id, points, max_points, passed,
     message). ``flags`` lists what compatible mode's integrity probe noticed (the submission
-    is flagged for review, its points are kept); ``mode`` is how it was graded.
+    is flagged for review, its points are kept); ``mode`` is how it was graded; ``manual``
+    lists the hand-graded cells (grade_id, notebook, points, max_points, comment, to_grade).
     """
 
     student: str
@@ -30,3 +31,9 @@ class GradeResult:
     log: str = field(default="", repr=False)
     flags: list[str] = field(default_factory=list)
     mode: str = "isolated"
+    manual: list[dict] = field(default_factory=list)
+
+    @property
+    def pending_points(self) -> float:
+        """Points of written answers still waiting to be graded by hand."""
+        return sum(float(m["max_points"]) for m in self.manual if m.get("to_grade"))
