@@ -24,7 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_float_array, check_option, check_scalar, check_seed
+from .._validation import (
+    InvalidParameterError,
+    as_float_array,
+    check_option,
+    check_scalar,
+    check_seed,
+)
 from .features import KERNELS, kernel_matrix
 from .perceptron import Perceptron, signed_labels
 
@@ -32,6 +38,16 @@ __all__ = ["KernelPerceptron", "KernelRidgeClassifier"]
 
 
 class _KernelBase(Perceptron):
+    """What the kernel machines share: kernel arguments, the fitted check, the dual decision."""
+
+    kernel: str
+    gamma: float | None
+    degree: int
+    coef0: float
+    X_fit_: np.ndarray
+    dual_coef_: np.ndarray
+    _kargs_: dict
+
     def _kernel_args(self) -> dict:
         check_option(self.kernel, "kernel", KERNELS)
         gamma = self.gamma
@@ -52,16 +68,12 @@ class _KernelBase(Perceptron):
             raise self._shape_error(X)
         return X
 
-    def _not_fitted(self):
-        from .._validation import InvalidParameterError
-
+    def _not_fitted(self) -> InvalidParameterError:
         return InvalidParameterError(
             f"This {type(self).__name__} is not fitted yet; call fit(X, y) first."
         )
 
-    def _shape_error(self, X):
-        from .._validation import InvalidParameterError
-
+    def _shape_error(self, X: np.ndarray) -> InvalidParameterError:
         return InvalidParameterError(
             f"The 'X' argument has {X.shape[1]} features but the model was fitted on "
             f"{self.X_fit_.shape[1]}."

@@ -123,18 +123,12 @@ def relu_pwl(knots: Any, values: Any, *, dtype: Any = None, device: Any = None):
     w_out[2:] = np.diff(s)
     b_in[2:] = -xk[1:-1]
     dtype = torch.get_default_dtype() if dtype is None else dtype
-    with torch.random.fork_rng(devices=[]):  # nn.Linear's initialisation draws from it
-        net = nn.Sequential(
-            nn.Linear(1, n, dtype=dtype, device=device),
-            nn.ReLU(),
-            nn.Linear(n, 1, dtype=dtype, device=device),
-        )
-    with torch.no_grad():
-        for p, v in (
-            (net[0].weight, w_in[:, None]),
-            (net[0].bias, b_in),
-            (net[2].weight, w_out[None, :]),
-            (net[2].bias, np.array([yk[0]])),
-        ):
-            p.copy_(torch.from_numpy(v))  # float64 to the parameter's dtype and device
-    return net
+    with torch.random.fork_rng(devices=[]):  # nn.Linear's initialisation draws from it (CPU)
+        first = nn.Linear(1, n, dtype=dtype)
+        last = nn.Linear(n, 1, dtype=dtype)
+    with torch.no_grad():  # float64 values to the parameters' dtype and device
+        first.weight.copy_(torch.from_numpy(w_in[:, None]))
+        first.bias.copy_(torch.from_numpy(b_in))
+        last.weight.copy_(torch.from_numpy(w_out[None, :]))
+        last.bias.copy_(torch.from_numpy(np.array([yk[0]])))
+    return nn.Sequential(first, nn.ReLU(), last).to(device)
