@@ -302,3 +302,37 @@ def test_nbgraders_own_autograde_and_feedback_refuse(graded):
     assert cli_main(["--course", str(root), "feedback", A, "--student", "eve"]) == 0
     page = (root / "feedback" / "eve" / A / f"{A}.html").read_text()
     assert "double(-3)" not in page and "Copied." in page
+
+
+def _one_submission(tmp_path, answer: str, mode: str = "isolated"):
+    source = source_notebook()
+    source.metadata["autograder"]["mode"] = mode
+    tool = tiny_course(tmp_path, A, {f"{A}.ipynb": source}, timeout=int(scaled(60)))
+    nb = nbformat.reads(submission("right").decode(), as_version=4)
+    nb.cells[1].source = answer
+    folder = tool.root / "submitted" / "gus" / A
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / f"{A}.ipynb")
+    (result,) = tool.autograde(A)
+    return result
+
+
+def test_pasted_reference_code_is_flagged_and_keeps_its_points(tmp_path):
+    import inspect
+
+    from dlcourse.sparse import prox
+
+    pasted = inspect.getsource(prox.soft_threshold) + "\n\ndef double(x):\n    return 2 * x\n"
+    result = _one_submission(tmp_path, pasted)
+    assert result.score == 2, result
+    assert any(f.startswith("similar: answer double") and "dlcourse.sparse" in f
+               for f in result.flags), result.flags  # fmt: skip
+    assert "dlcourse.sparse" in result.reason
+
+
+@pytest.mark.parametrize("mode", ["isolated", "compatible"])
+def test_off_limits_import_scores_zero_in_either_mode(tmp_path, mode):
+    answer = "import dlcourse.sparse.prox as p\n\ndef double(x):\n    return 2 * x\n"
+    result = _one_submission(tmp_path, answer, mode)
+    assert result.mode == mode and result.score == 0
+    assert "dlcourse.sparse is off limits in this assignment" in result.reason

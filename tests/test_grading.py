@@ -15,7 +15,6 @@ import csv
 import html
 import io
 import re
-import shutil
 
 import nbformat
 import pytest
@@ -144,6 +143,13 @@ def test_single_bugs_lose_exactly_their_task(graded):
     assert not wrong, f"{graded['assignment']}: " + "; ".join(wrong)
 
 
+def test_the_solution_is_not_flagged(graded):
+    """The instructor's solution imports nothing off limits and is not "copied" from the
+    package (the similarity threshold is not so low that honest code trips it)."""
+    flags = graded["results"]["solution"].flags
+    assert not flags, f"{graded['assignment']}: the solution is flagged: {flags}"
+
+
 def test_scores_are_ordered_sensibly(graded):
     e = graded["expected"]
     assert 0 < e["partial"] < e["solution"], "the half-done case must be strictly in between"
@@ -195,19 +201,46 @@ def test_release_holds_no_solution_and_no_hidden_tests(graded):
 
 def test_validate_cli_for_students(graded, capsys):
     course, a = graded["course"], graded["assignment"]
-    assert cli_main(["validate", str(course / "source" / a / f"{a}.ipynb")]) == 0
-    # a fresh release fails every test: plain validation must say so with a non-zero exit ...
-    assert cli_main(["validate", str(course / "release" / a / f"{a}.ipynb")]) == 1
-    # ... and inverted validation (what CI checks of a release) must pass
-    assert cli_main(["validate", "--invert", str(course / "release" / a / f"{a}.ipynb")]) == 0
+    release = str(course / "release" / a / f"{a}.ipynb")
+    # a fresh release fails every test: the check must say so with a non-zero exit ...
+    assert cli_main(["validate", release]) == 1
+    assert "FAILED" in capsys.readouterr().out
+    # ... and inverted (what CI checks of a release) it passes
+    assert cli_main(["validate", "--invert", release]) == 0
 
 
-def test_validate_agrees_with_grading_on_stderr(graded, tmp_path):
-    """A correct notebook whose cells print warnings to stderr validates, as it grades, fully."""
-    noisy = tmp_path / "noisy.ipynb"
-    src = graded["course"] / "submitted" / "stderr_warnings" / graded["assignment"]
-    shutil.copy(src / f"{graded['assignment']}.ipynb", noisy)
-    assert cli_main(["validate", str(noisy)]) == 0
+def test_student_check_agrees_with_grading(graded):
+    """dlcourse-check on the student's copy gives each visible test the grader's verdict.
+
+    The noisy solution (stderr in every cell) passes everything in both; the blank release
+    fails everything in both. The check runs without the course folder (the release wrote
+    the per-cell limit and the off-limits modules into the notebook).
+    """
+    from dlcourse.check import check_notebook
+
+    course, a = graded["course"], graded["assignment"]
+    for student in ("stderr_warnings", "blank"):
+        nb = course / "submitted" / student / a / f"{a}.ipynb"
+        checked = check_notebook(nb, timeout=graded["tool"].timeout)
+        verdicts = {t["grade_id"]: t["passed"] for t in graded["results"][student].tests}
+        assert checked.tests, f"{a}: the check found no visible test"
+        wrong = [t.test for t in checked.tests if t.passed != verdicts[t.test]]
+        assert not wrong, f"{a}/{student}: the check and the grader disagree on {wrong}"
+        assert (
+            not checked.failed if student != "blank" else not [t for t in checked.tests if t.passed]
+        )
+
+
+def test_release_tells_students_how_to_check(graded):
+    course, a = graded["course"], graded["assignment"]
+    nb = nbformat.read(course / "release" / a / f"{a}.ipynb", as_version=4)
+    first = nb.cells[0].source
+    assert 'pip install "dlcourse[student]"' in first and f"dlcourse-check {a}.ipynb" in first
+    settings = nb.metadata["autograder"]
+    assert settings["cell_timeout"] == graded["tool"].timeout
+    assert settings["off_limits"] and all(m.startswith("dlcourse.") for m in settings["off_limits"])
+    for module in settings["off_limits"]:
+        assert module in first, f"the first cell should say that {module} is off limits"
 
 
 def test_unknown_assignment_is_a_clear_error(graded, capsys):

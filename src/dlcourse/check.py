@@ -63,6 +63,7 @@ class CheckResult:
     notebook: str
     tests: list[TestOutcome] = field(default_factory=list)
     manual: list[tuple[str, float]] = field(default_factory=list)  # (grade_id, points)
+    hidden: list[tuple[str, float]] = field(default_factory=list)  # tests with no visible code
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -100,6 +101,10 @@ class CheckResult:
             points = sum(p for _, p in self.manual)
             names = ", ".join(g for g, _ in self.manual)
             lines.append(f"graded by hand, not checked here: {points:g} points ({names})")
+        if self.hidden:
+            points = sum(p for _, p in self.hidden)
+            names = ", ".join(g for g, _ in self.hidden)
+            lines.append(f"hidden tests only, not checked here: {points:g} points ({names})")
         lines.append("hidden tests are not in your copy: the grader runs them too")
         lines += [f"WARNING: {w}" for w in self.warnings]
         return "\n".join(lines)
@@ -138,6 +143,11 @@ def _score(outputs: list, points: float, partial_credit: bool) -> tuple[float, s
                 value = max(0.0, min(value, points))
                 return value, "" if value >= points else f"partial credit: {value:g} of {points:g}"
     return points, ""
+
+
+def _has_code(source: str) -> bool:
+    """Whether a cell holds code besides comments (a release's all-hidden test cell does not)."""
+    return any(line.strip() and not line.strip().startswith("#") for line in source.splitlines())
 
 
 def _guard_code(off_limits: list[str]) -> str:
@@ -229,6 +239,8 @@ def check_notebook(
                 task_error = _score(cell.get("outputs", []), 1.0, False)[1]
                 if meta.get("grade"):  # a written answer in a code cell: graded by hand
                     result.manual.append((task, float(meta.get("points", 0))))
+            elif meta.get("grade") and not _has_code(cell.source):
+                result.hidden.append((meta.get("grade_id", "?"), float(meta.get("points", 0))))
             elif meta.get("grade"):
                 points = float(meta.get("points", 0))
                 score, message = _score(cell.get("outputs", []), points, partial)

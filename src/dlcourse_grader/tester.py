@@ -46,6 +46,7 @@ from .modes import (
 )
 from .release import off_limits
 from .sandbox import copy_inputs
+from .similarity import copied_from
 from .submission import (
     Plan,
     Ungradable,
@@ -623,8 +624,22 @@ class Session:
     def _after_setup(self, cell) -> None:
         self._run_trusted(cell)  # the instructor's helpers, in the test process too
 
+    def flag_copies(self) -> None:
+        """Flag answers whose code is mostly that of an off-limits module (points kept)."""
+        for cell in self.plan.cells:
+            if cell.kind != "student" or not self.off_limits:
+                continue
+            source = self.plan.notebook.cells[cell.index].source
+            for module, share in copied_from(source, self.off_limits):
+                where = cell.grade_id or f"cell {cell.index + 1}"
+                self.flags.append(
+                    f"similar: answer {where} shares {share:.0%} of its code with {module} "
+                    "(copied from the reference implementation?)"
+                )
+
     def run(self) -> list[dict]:
         """Run the plan's cells in order; the outcome of each test cell."""
+        self.flag_copies()
         tests = []
         for cell in self.plan.cells:
             if cell.kind in ("student", "setup"):
