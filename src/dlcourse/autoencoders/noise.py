@@ -47,6 +47,7 @@ def corrupt(x: Any, kind: str = "gaussian", level: float = 0.1, seed: Any = 0) -
 
     Examples
     --------
+    >>> import numpy as np
     >>> x = np.ones((2, 4))
     >>> corrupt(x, "mask", 0.5, seed=0)
     array([[0., 1., 0., 0.],
