@@ -67,7 +67,7 @@ def test_hinge_embedding_loss_gradient_by_finite_differences_and_at_the_margin()
         lambda a, b: hinge_embedding_loss(a, b, same, 3.0, 0.7), (z1, z2)
     )
     # a negative pair exactly at the margin: the squared hinge has a zero gradient there
-    for d, want_grad in [(2.0, 0.0), (2.0 + 1e-3, 0.0), (1.5, -2 * (2.0 - 1.5))]:
+    for d, want_grad in [(2.0, 0.0), (2.0 + 1e-3, 0.0), (1.0, -2 * (2.0 - 1.0))]:
         a = torch.zeros(1, 2, dtype=torch.float64, requires_grad=True)
         b = torch.tensor([[d, 0.0]], dtype=torch.float64)
         hinge_embedding_loss(a, b, [0], margin=2.0).backward()
