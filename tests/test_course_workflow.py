@@ -322,7 +322,8 @@ def test_pasted_reference_code_is_flagged_and_keeps_its_points(tmp_path):
 
     from dlcourse.sparse import prox
 
-    pasted = inspect.getsource(prox.soft_threshold) + "\n\ndef double(x):\n    return 2 * x\n"
+    # (double first: the pasted function's annotations may name what the cell lacks)
+    pasted = "def double(x):\n    return 2 * x\n\n\n" + inspect.getsource(prox.soft_threshold)
     result = _one_submission(tmp_path, pasted)
     assert result.score == 2, result
     assert any(f.startswith("similar: answer double") and "dlcourse.sparse" in f

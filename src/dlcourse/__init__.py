@@ -19,5 +19,7 @@ __all__ = [
     "ebm",
     "attacks",
     "checks",
+    "kernels",
+    "regions",
     "__version__",
 ]

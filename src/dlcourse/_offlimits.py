@@ -35,6 +35,8 @@ import importlib
 import re
 import threading
 
+from ._validation import invalid
+
 __all__ = ["OffLimitsError", "install", "uninstall", "trusted", "blocked_module", "scan_source"]
 
 MESSAGE = (
@@ -101,7 +103,7 @@ def install(modules) -> None:
     names = tuple(str(m) for m in modules)
     for m in names:
         if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*", m):
-            raise ValueError(f"off_limits entries must be dotted module names. Got {m!r}.")
+            raise invalid("modules", "a list of dotted module names", m, caller="install")
     _blocked = names
     builtins.__import__ = _guarded_import
     importlib.import_module = _guarded_import_module

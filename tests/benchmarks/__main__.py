@@ -17,6 +17,7 @@ MODULES = [
     "bench_sparse",
     "bench_ebm",
     "bench_attacks",
+    "bench_regions",
     "bench_suite",
 ]
 
