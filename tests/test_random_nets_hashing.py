@@ -167,9 +167,10 @@ def test_learned_hash_beats_random_lsh_on_digits(device):
     state = torch.random.get_rng_state()
     model = LearnedHash(64, 12, seed=0).to(device)
     assert torch.equal(state, torch.random.get_rng_state())
+    model.eval()
     history = train_hash(model, x_tr, y_tr, epochs=8)
     assert history.loss[-1] < history.loss[0]
-    assert not model.training
+    assert not model.training  # the mode it had before training
     learned = retrieval_map(model.codes(x_te), model.codes(x_tr), y_te, y_tr)
     assert learned > lsh + 0.15
     t = torch.from_numpy(x_te).to(device)

@@ -367,7 +367,7 @@ def train_hash(
     """Train a :class:`LearnedHash` (or any code network) with :func:`pairwise_hash_loss`.
 
     Runs :func:`dlcourse.trainer.train` with ``loss_fn=pairwise_hash_loss``; the model is
-    trained in place on the device of its parameters and left in eval mode.
+    trained in place on the device of its parameters, and its train/eval mode is restored.
 
     Parameters
     ----------
@@ -401,6 +401,7 @@ def train_hash(
     def loss_fn(o, yb):
         return pairwise_hash_loss(o, yb, quantization)
 
+    was_training = model.training
     history = train(
         model,
         (x, y),
@@ -412,5 +413,5 @@ def train_hash(
         progress=progress,
         desc="hash",
     )
-    model.eval()
+    model.train(was_training)
     return history
