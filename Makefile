@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@# must equal it). It declares torchvision and an old requests, which would replace our
 	@# torch; it imports neither, so it goes in without its declared dependencies.
 	$(PY) -m pip install --quiet -c $(CONSTRAINTS) --no-deps torchattacks
-	@# bubblewrap sandboxes student code when grading (autograder/sandbox.py); best effort.
+	@# bubblewrap sandboxes student code when grading (src/dlcourse_grader/sandbox.py); best effort.
 	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
 	    { apt-get update -qq && apt-get install -y -qq bubblewrap; } >/dev/null 2>&1; } || \

@@ -9,7 +9,10 @@ import pytest
 from dlcourse_grader.cli import _parser, main
 
 
-@pytest.mark.parametrize("command", ["release", "autograde", "feedback", "export", "validate"])
+@pytest.mark.parametrize(
+    "command",
+    ["release", "autograde", "feedback", "export", "validate", "collect", "grade-manually"],
+)
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_:
         main([command, "--help"])
@@ -23,7 +26,40 @@ def test_course_and_db_url_before_or_after_the_command():
     assert before.course == after.course == Path("/a")
     assert before.db_url == after.db_url == "sqlite://"
     default = _parser().parse_args(["export"])
-    assert default.course.name == "course" and default.db_url is None
+    assert default.course is None and default.db_url is None  # Course() picks the default
+    for argv in (["--course", "/a", "collect", "ps1", "z.zip"],
+                 ["collect", "ps1", "z.zip", "--course", "/a", "--force"],
+                 ["grade-manually", "ps1", "--list", "--course", "/a"]):  # fmt: skip
+        assert _parser().parse_args(argv).course == Path("/a")
+
+
+def test_default_course_folder(tmp_path, monkeypatch):
+    from dlcourse_grader.course import default_course
+
+    monkeypatch.delenv("DLCOURSE_COURSE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert default_course() == Path(".")  # nbgrader's convention: the current folder
+    (tmp_path / "course").mkdir()
+    (tmp_path / "course" / "nbgrader_config.py").write_text("")
+    assert default_course() == Path("course")  # the repository root
+    monkeypatch.setenv("DLCOURSE_COURSE", "/srv/course")
+    assert default_course() == Path("/srv/course")
+
+
+def test_version(capsys):
+    import dlcourse
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"dlcourse-grade {dlcourse.__version__}"
+
+
+def test_no_course_folder_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("DLCOURSE_COURSE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["export"]) == 2
+    assert "No nbgrader_config.py" in capsys.readouterr().err
 
 
 def test_mode_is_checked():

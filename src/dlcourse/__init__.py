@@ -21,5 +21,6 @@ __all__ = [
     "checks",
     "kernels",
     "regions",
+    "random_nets",
     "__version__",
 ]

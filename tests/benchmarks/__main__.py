@@ -18,6 +18,7 @@ MODULES = [
     "bench_ebm",
     "bench_attacks",
     "bench_regions",
+    "bench_random_nets",
     "bench_suite",
 ]
 
