@@ -49,14 +49,15 @@ def released(tmp_path_factory):
     return course
 
 
-def test_the_student_extra_has_no_grading_stack(student_env):
+def test_the_student_extra_has_no_grading_stack(student_env, released):
     probe = (
         "import importlib.util as u; "
         "print([m for m in ('nbgrader', 'psycopg2', 'sphinx') if u.find_spec(m)])"
     )
     done = _run([str(student_env["python"]), "-c", probe], cwd=student_env["home"])
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
-    done = _run([str(student_env["bin"] / "dlcourse-grade"), "export"], cwd=student_env["home"])
+    grade = str(student_env["bin"] / "dlcourse-grade")
+    done = _run([grade, "export", "--course", str(released)], cwd=student_env["home"])
     assert done.returncode == 2
     assert 'pip install "dlcourse[course]"' in done.stderr and "Traceback" not in done.stderr
 
