@@ -424,7 +424,9 @@ def mean_field(
             + torch.arange(W, device=unary.device)[None, :]
         ) % 2
         masks = [(parity == c).to(unary.dtype) for c in (0, 1)]
-    history = [_free_energy(q, unary, kernel, compat)] if return_history else None
+    history = []
+    if return_history:
+        history.append(_free_energy(q, unary, kernel, compat))
     for _ in range(n_iter):
         if schedule == "parallel":
             q = _step(q, unary, kernel, compat)
