@@ -22,5 +22,6 @@ __all__ = [
     "kernels",
     "regions",
     "random_nets",
+    "structured",
     "__version__",
 ]

@@ -19,6 +19,7 @@ MODULES = [
     "bench_attacks",
     "bench_regions",
     "bench_random_nets",
+    "bench_structured",
     "bench_suite",
 ]
 
