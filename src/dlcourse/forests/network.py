@@ -189,22 +189,37 @@ class TreeNetwork(_module_base()):
     def hidden(self, x: Any):
         """First layer, :math:`y = \\operatorname{sgn}(Wx + b)` with sgn(0) = -1 (go left).
 
+        Each row of :math:`W` is a unit vector :math:`e_{j_s}`, so :math:`(Wx)_s = x_{j_s}`: the
+        product is computed as that column selection (the same numbers, exactly, without
+        :math:`N - 1` multiplications by zero per unit).
+
         Returns a float64 tensor of shape (n_samples, n_inner) of +1 / -1.
         """
         import torch
 
-        u = self._input(x) @ self.W.T + self.b
+        u = self._input(x).index_select(1, self._features()) + self.b
         return torch.where(u > 0, 1.0, -1.0).to(torch.float64)
+
+    def _features(self):
+        """:math:`j_s`, the column of the non-zero of each row of :math:`W` (a long tensor)."""
+        return self.W.argmax(dim=1) if self.W.shape[1] else self.W.new_zeros(0).long()
 
     def leaves(self, x: Any):
         """Second layer, the one-hot leaf indicator :math:`\\Phi(x) = [Vy \\ge \\tilde b - 1/2]`.
+
+        :math:`V` has :math:`\\tilde b_l` non-zeros in row :math:`l`; :math:`Vy` is computed with a
+        sparse copy of :math:`V` (exact: sums of a few integers).
 
         Returns a float64 tensor of shape (n_samples, n_leaves).
         """
         import torch
 
         y = self.hidden(x)
-        return (y @ self.V.T >= self.b_tilde - 0.5).to(torch.float64)
+        if self.V.shape[1] == 0:  # a single leaf, no split
+            vy = y.new_zeros(y.shape[0], self.V.shape[0])
+        else:
+            vy = torch.sparse.mm(self.V.to_sparse(), y.T).T
+        return (vy >= self.b_tilde - 0.5).to(torch.float64)
 
     def forward(self, x: Any):
         """:math:`f(x) = \\Phi(x)^\\top A`: class proportions or values, shape (n, n_outputs)."""
