@@ -125,6 +125,7 @@ def _word_rows() -> list[dict]:
         M = ppmi(cooccurrence(corpus, vocab, window=2), alpha=0.75)
         return vocab, svd_embeddings(M, 100, power=1.0, seed=0)
 
+    pipeline()  # warm-up: the first call imports SciPy's sparse linear algebra
     t_ppmi, (vocab, E) = _cpu(pipeline)
     questions = _questions(vocab)
 
