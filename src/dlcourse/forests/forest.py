@@ -26,7 +26,7 @@ from .network import TreeNetwork, _module_base, tree_to_network
 __all__ = ["ForestNetwork", "forest_to_network"]
 
 
-class ForestNetwork(_module_base()):
+class ForestNetwork(_module_base()):  # type: ignore[misc]
     """The trees of a fitted forest as networks, averaged (built by :func:`forest_to_network`).
 
     .. math:: f(x) = \\frac1K \\sum_k \\Phi_k(x)^\\top A_k
@@ -64,7 +64,7 @@ class ForestNetwork(_module_base()):
 
     def forward(self, x: Any):
         """The average of the trees' outputs, a float64 tensor of shape (n, n_outputs)."""
-        total = None
+        total: Any = None  # tree by tree, as scikit-learn accumulates
         for tree in self.trees:
             out = tree(x)
             total = out if total is None else total + out
@@ -99,7 +99,8 @@ class ForestNetwork(_module_base()):
         if not self.is_classifier:
             out = out[:, 0]
             return out.to(x.device) if is_torch(x) else out.cpu().numpy()
-        labels = self.classes_[out.argmax(dim=1).cpu().numpy()]
+        classes: Any = self.classes_
+        labels = classes[out.argmax(dim=1).cpu().numpy()]
         if is_torch(x):
             if not np.issubdtype(labels.dtype, np.number):
                 raise InvalidParameterError(

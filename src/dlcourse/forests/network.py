@@ -110,7 +110,7 @@ def tree_paths(children_left: Any, children_right: Any) -> tuple[list, list, lis
     return inner, leaves, [path_of[node] for node in leaves]
 
 
-class TreeNetwork(_module_base()):
+class TreeNetwork(_module_base()):  # type: ignore[misc]
     """A fitted decision tree as a two-layer sign network (built by :func:`tree_to_network`).
 
     .. math:: y = \\operatorname{sgn}(Wx + b), \\qquad \\Phi(x) = [Vy \\ge \\tilde b - \\tfrac12],

@@ -58,7 +58,7 @@ def complete_tree_paths(depth: int):
     return V
 
 
-class SoftTree(_module_base()):
+class SoftTree(_module_base()):  # type: ignore[misc]
     """A soft decision tree of depth ``depth``: sigmoid routing with a temperature.
 
     .. math:: p(c \\mid x) = \\sum_l \\mu_l(x) \\operatorname{softmax}(\\theta_l)_c, \\qquad
