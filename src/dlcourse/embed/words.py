@@ -121,7 +121,7 @@ def lee_corpus() -> list[list[str]]:
     raises ``ModuleNotFoundError`` with an explanation when gensim is not installed.
     """
     try:
-        from gensim.test.utils import datapath
+        from gensim.test.utils import datapath  # type: ignore[import-untyped,import-not-found,unused-ignore]
     except ImportError:
         raise ModuleNotFoundError(
             "lee_corpus needs gensim (pip install gensim): the Lee corpus ships in its test data."
