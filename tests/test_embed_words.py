@@ -173,3 +173,20 @@ def test_tokenize_and_vocab():
     assert Counter(build_vocab(WORDS, max_size=2)) == Counter(["tejuino", "of"])
     with pytest.raises(InvalidParameterError, match="call tokenize"):
         build_vocab("a b c")
+
+
+def test_lee_corpus_needs_gensim_and_says_so(monkeypatch):
+    from dlcourse.embed import lee_corpus
+
+    monkeypatch.setitem(__import__("sys").modules, "gensim.test.utils", None)
+    with pytest.raises(ModuleNotFoundError, match="pip install gensim"):
+        lee_corpus()
+
+
+def test_lee_corpus_ships_with_gensim():
+    pytest.importorskip("gensim", reason="gensim (a book/dev dependency) is not installed")
+    from dlcourse.embed import lee_corpus
+
+    docs = lee_corpus()
+    assert len(docs) > 250 and sum(map(len, docs)) > 50_000
+    assert all(isinstance(w, str) for w in docs[0])
