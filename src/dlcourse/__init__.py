@@ -23,5 +23,7 @@ __all__ = [
     "regions",
     "random_nets",
     "structured",
+    "interpret",
+    "autoencoders",
     "__version__",
 ]

@@ -20,6 +20,8 @@ MODULES = [
     "bench_regions",
     "bench_random_nets",
     "bench_structured",
+    "bench_interpret",
+    "bench_autoencoders",
     "bench_suite",
 ]
 
