@@ -25,5 +25,8 @@ __all__ = [
     "structured",
     "interpret",
     "autoencoders",
+    "forests",
+    "embed",
+    "generative",
     "__version__",
 ]

@@ -22,6 +22,9 @@ MODULES = [
     "bench_structured",
     "bench_interpret",
     "bench_autoencoders",
+    "bench_forests",
+    "bench_embed",
+    "bench_generative",
     "bench_suite",
 ]
 
