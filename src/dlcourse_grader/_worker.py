@@ -167,6 +167,11 @@ class IntegrityProbe:
         self._helpers: dict[tuple[str, str], object] = {}
         self._eq = {t: t.__eq__ for t in (int, float, str, bool, list, tuple, dict)}
 
+    def rebase_builtins(self) -> None:
+        """Take the builtins as they are now as the reference (after the grader's own changes,
+        before any student code)."""
+        self._known = {name: getattr(self._builtins, name) for name in self.BUILTINS}
+
     def _remember(self, module_name: str, module) -> None:
         for attr in self.HELPERS.get(module_name, ()):
             key = (module_name, attr)
@@ -294,6 +299,7 @@ class Worker:
 
         guard.install([str(m) for m in msg["modules"]])
         self.guard = guard
+        self.probe.rebase_builtins()  # the guard's __import__ is the grader's, not tampering
 
     def op_setname(self, ep, msg) -> None:
         """A global a test cell set, which the student's functions read (isolated mode)."""
