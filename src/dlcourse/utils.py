@@ -1,4 +1,4 @@
-"""Small helpers shared by every chapter: device choice and seeding.
+"""Small helpers shared by every chapter: device choice, seeding, and numbers for the text.
 
 Every chapter of the book starts with ``seed_everything(0)`` so that what the
 text says about a figure is what the reader sees when they run it.
@@ -19,6 +19,7 @@ from ._validation import check_option, check_scalar
 __all__ = [
     "device",
     "seed_everything",
+    "glue",
     "is_torch",
     "check_int",
     "check_positive",
@@ -72,6 +73,41 @@ def seed_everything(seed: int = 0) -> np.random.Generator:
     except ImportError:  # the NumPy parts of the package work without torch
         pass
     return np.random.default_rng(seed)
+
+
+def glue(name: str, value: Any, display: bool = True) -> Any:
+    """Record a measured number under ``name`` for the chapter's text; return it as Python.
+
+    The book quotes what its notebooks measure with myst-nb's ``{glue:text}`name:.2f```.
+    NumPy and torch scalars are turned into Python numbers first: NumPy 2 writes
+    ``np.float64(0.5)`` as the repr myst-nb formats, and the format spec would fail. Outside
+    the book build (a student's kernel without myst-nb) nothing is recorded, and the value is
+    still returned, so a chapter runs with the ``[student]`` extra alone.
+
+    Parameters
+    ----------
+    name : str
+        The key the text uses.
+    value : Any
+        A number, a NumPy or one-element torch scalar, or anything myst-nb can glue.
+    display : bool
+        Show the value in the notebook's output as well (myst-nb's default).
+
+    Examples
+    --------
+    >>> glue("accuracy", np.float64(0.975), display=False)
+    0.975
+    """
+    if is_torch(value) and value.numel() == 1:
+        value = value.item()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    try:
+        from myst_nb import glue as record
+    except ImportError:  # not building the book: nothing to record
+        return value
+    record(name, value, display=display)
+    return value
 
 
 def is_torch(x: Any) -> bool:

@@ -39,9 +39,10 @@ def reparameterize(mu, logvar, seed=None):
 
     Returns
     -------
-    torch.Tensor of the shape of ``mu``; gradients flow to ``mu`` and ``logvar``
-    (:math:`\\partial z/\\partial\\mu = 1`, :math:`\\partial z/\\partial\\text{logvar} =
-    \\tfrac12 \\sigma\\varepsilon`).
+    z : torch.Tensor
+        Of the shape of ``mu``; gradients flow to ``mu`` and ``logvar``:
+        :math:`\\partial z/\\partial\\mu = 1` and
+        :math:`\\partial z/\\partial\\text{logvar} = \\tfrac12 \\sigma\\varepsilon`.
 
     Examples
     --------

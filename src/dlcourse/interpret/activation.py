@@ -116,7 +116,7 @@ def activation_maximization(
     Parameters
     ----------
     model : torch.nn.Module or callable
-        Maps a batch (N, *shape) to logits (N, K). Left as it was (mode, parameters, grads).
+        Maps a batch (N, \\*shape) to logits (N, K). Left as it was (mode, parameters, grads).
     unit : int or sequence of ints
         The unit(s) to maximise, one image each: a class index (``layer=None``) or a channel
         of ``layer``'s output (its mean over positions is maximised; a 2-D output: the column).
@@ -134,7 +134,7 @@ def activation_maximization(
         A sub-module of ``model`` whose output holds the unit (a forward hook reads it).
     lam, sigma, blur_every, jitter
         Strengths of the "l2", "blur" (width, period) and "jitter" (pixels) regularisers.
-    x0 : Tensor of shape (n_units, *shape), optional
+    x0 : Tensor of shape (n_units, \\*shape), optional
         Starting images (not changed); default mid-grey plus noise of std 0.01.
     clamp : (float, float) or None
         Valid input range, enforced after every step.
@@ -144,7 +144,7 @@ def activation_maximization(
 
     Returns
     -------
-    x : Tensor of shape (n_units, *shape), detached, on the model's device
+    x : Tensor of shape (n_units, \\*shape), detached, on the model's device
     history : Tensor (n_iter + 1, n_units), only if ``return_history``
 
     Examples

@@ -108,7 +108,13 @@ class KernelPerceptron(_KernelBase):
     dual_coef_ : ndarray of shape (n_samples,)
         :math:`\alpha_i y_i`.
     intercept_ : float
-    X_fit_ : ndarray, classes_, n_iter_, n_mistakes_
+    X_fit_ : ndarray
+        The training inputs (the kernel expansion's points).
+    classes_ : ndarray of shape (2,)
+    n_iter_ : int
+        Passes made over the data.
+    n_mistakes_ : list of int
+        Mistakes in each pass.
 
     Examples
     --------
@@ -185,7 +191,9 @@ class KernelRidgeClassifier(_KernelBase):
     ----------
     dual_coef_ : ndarray of shape (n_samples,)
     intercept_ : float
-    X_fit_, classes_
+    X_fit_ : ndarray
+        The training inputs (the kernel expansion's points).
+    classes_ : ndarray of shape (2,)
 
     Examples
     --------
