@@ -17,6 +17,16 @@ def print_table(rows: list[dict]) -> None:
         print("| " + " | ".join(str(r.get(c, "")).ljust(widths[c]) for c in COLUMNS) + " |")
 
 
+def best_of(fn, rounds: int) -> tuple[float, object]:
+    """The smallest wall time of ``rounds`` calls of ``fn``, and the value of the last call."""
+    best, out = float("inf"), None
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
 def best_interleaved(ours, theirs, *, rounds: int, reps: int = 1, warmup: int = 0):
     """Time two functions side by side: best (smallest) mean seconds per call over ``rounds``.
 

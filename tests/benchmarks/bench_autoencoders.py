@@ -25,16 +25,13 @@ import time
 
 import numpy as np
 
+from . import best_of
+
 ROUNDS = 3
 
 
-def _best_of(fn, rounds=ROUNDS) -> tuple[float, object]:
-    best, out = np.inf, None
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+def _best_of(fn, rounds=ROUNDS):
+    return best_of(fn, rounds)
 
 
 def _linear_rows() -> list[dict]:

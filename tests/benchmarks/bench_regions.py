@@ -21,22 +21,16 @@ Run ``python -m tests.benchmarks.bench_regions`` for a table; ``run()`` returns 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import numpy as np
+from . import best_of
 
 ROUNDS = 3
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _best_of(fn, rounds=ROUNDS):
-    best, out = np.inf, None
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+    return best_of(fn, rounds)
 
 
 def _mlp(sizes, seed, scale=1.0):
@@ -161,29 +155,8 @@ def _kernel_rows() -> list[dict]:
     return rows
 
 
-def _notebook_rows() -> list[dict]:
-    from .bench_notebooks import GOAL_S, time_notebook
-
-    rows = []
-    for path in (
-        ROOT / "book" / "kernels-to-networks.ipynb",
-        ROOT / "course" / "source" / "kernels-to-networks" / "kernels-to-networks.ipynb",
-    ):
-        seconds = time_notebook(path)
-        rows.append(
-            {
-                "benchmark": f"execute {path.relative_to(ROOT)}",
-                "ours": f"{seconds:.1f} s",
-                "reference": f"{GOAL_S:.0f} s budget",
-                "ratio": f"{seconds / GOAL_S:.2f}x",
-                "goal": "<= 1.00x",
-                "note": "ok" if seconds <= GOAL_S else "OVER BUDGET",
-            }
-        )
-    return rows
-
-
-def run(notebooks: bool = True) -> list[dict]:
+def run() -> list[dict]:
+    """The rows; the chapter's and the assignment's execution times are bench_notebooks'."""
     import torch
 
     previous = torch.get_num_threads()
@@ -192,7 +165,7 @@ def run(notebooks: bool = True) -> list[dict]:
         rows = _count_1d_rows() + _count_2d_rows() + _kernel_rows()
     finally:
         torch.set_num_threads(previous)
-    return rows + (_notebook_rows() if notebooks else [])
+    return rows
 
 
 if __name__ == "__main__":

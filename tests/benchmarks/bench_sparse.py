@@ -28,6 +28,8 @@ import time
 
 import numpy as np
 
+from . import best_of
+
 ROUNDS = 3
 MAX_ISTA = 400  # ISTA iterations tried when matching LISTA's error
 
@@ -49,13 +51,8 @@ def _sparse_data(rng, D, n, k, noise):
     return Z @ D.T + noise * rng.standard_normal((n, D.shape[0]))
 
 
-def _best_of(fn, rounds=ROUNDS) -> tuple[float, object]:
-    best, out = np.inf, None
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+def _best_of(fn, rounds=ROUNDS):
+    return best_of(fn, rounds)
 
 
 def _fista_vs_lasso_rows() -> list[dict]:

@@ -23,16 +23,13 @@ from __future__ import annotations
 import itertools
 import time
 
+from . import best_of
+
 ROUNDS = 3
 
 
 def _best_of(fn, rounds=ROUNDS):
-    best, out = float("inf"), None
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+    return best_of(fn, rounds)
 
 
 def _enumerate(e, A):
