@@ -271,7 +271,7 @@ def _grade_manually(course: Course, args) -> None:
         print(f"{a.student} / {a.grade_id}: {a.manual_score:g} of {a.max_points:g} recorded")
         return
     if args.list:
-        answers = written_answers(course, args.assignment, args.student)
+        answers = written_answers(course, args.assignment, args.student, texts=False)
         print(f"{'student':<20} {'cell':<28} {'points':>9}  state")
         for a in answers:
             state = "TO GRADE" if a.to_grade else ("graded" if a.manual_score is not None

@@ -300,7 +300,8 @@ class Course:
 
         out = self._ledger_results(assignment, students)
         answers: dict[str, list] = {}
-        for a in written_answers(self, assignment):
+        only = students[0] if students is not None and len(students) == 1 else None
+        for a in written_answers(self, assignment, only, texts=False):
             answers.setdefault(a.student, []).append(a)
         scores = self._scores(assignment)
         for r in out:

@@ -57,14 +57,20 @@ def _cells_by_id(path: Path) -> dict[str, str]:
     }
 
 
-def written_answers(course, assignment: str, student: str | None = None) -> list[WrittenAnswer]:
-    """Every hand-graded cell of every (or one student's) submission of ``assignment``."""
+def written_answers(
+    course, assignment: str, student: str | None = None, texts: bool = True
+) -> list[WrittenAnswer]:
+    """Every hand-graded cell of every (or one student's) submission of ``assignment``.
+
+    With ``texts=False`` the answers' and rubrics' text is left empty: only the gradebook is
+    read, not every graded notebook (what scores, feedback and export need).
+    """
     from nbgrader.api import MissingEntry
 
     course._check_assignment(assignment)
     found: list[WrittenAnswer] = []
     sources = {
-        name: _cells_by_id(course.root / "source" / assignment / name)
+        name: _cells_by_id(course.root / "source" / assignment / name) if texts else {}
         for name in course.notebook_names(assignment)
     }
     with course.gradebook() as gb:
@@ -77,8 +83,10 @@ def written_answers(course, assignment: str, student: str | None = None) -> list
                 continue
             for nb in sub.notebooks:
                 name = nb.name + ".ipynb"
-                graded = _cells_by_id(
-                    course.root / "autograded" / sub.student.id / assignment / name
+                graded = (
+                    _cells_by_id(course.root / "autograded" / sub.student.id / assignment / name)
+                    if texts
+                    else {}
                 )
                 comments = {c.name: c for c in nb.comments}
                 for grade in nb.grades:
