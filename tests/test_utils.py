@@ -35,6 +35,25 @@ def test_device_prefers_cuda_only_when_present():
             device("cuda")
 
 
+def test_device_follows_dlcourse_device(monkeypatch):
+    monkeypatch.setenv("DLCOURSE_DEVICE", "cpu")
+    assert device().type == "cpu"
+    monkeypatch.setenv("DLCOURSE_DEVICE", " CPU ")
+    assert device().type == "cpu"
+    monkeypatch.setenv("DLCOURSE_DEVICE", "gpu")
+    with pytest.raises(ValueError, match="DLCOURSE_DEVICE"):
+        device()
+    assert device("cpu").type == "cpu"  # an explicit choice wins over the variable
+    monkeypatch.setenv("DLCOURSE_DEVICE", "cuda")
+    if torch.cuda.is_available():
+        assert device().type == "cuda"
+    else:
+        with pytest.raises(RuntimeError, match="no CUDA"):
+            device()
+    monkeypatch.setenv("DLCOURSE_DEVICE", "")
+    assert device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def test_check_positive_is_a_deprecated_alias_of_check_scalar():
     with pytest.warns(DeprecationWarning, match="check_positive is deprecated"):
         assert check_positive("lr", 0.1) == 0.1

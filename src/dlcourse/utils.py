@@ -30,19 +30,30 @@ __all__ = [
 def device(prefer: str | None = None):
     """Return the ``torch.device`` to compute on: CUDA when present, else CPU.
 
+    The environment variable ``DLCOURSE_DEVICE`` (``cpu`` or ``cuda``) overrides the automatic
+    choice, so that a whole notebook can be run on the CPU of a GPU machine
+    (``DLCOURSE_DEVICE=cpu jupyter lab``) or made to fail loudly where no GPU is visible
+    (``DLCOURSE_DEVICE=cuda``). An explicit ``prefer`` overrides the variable.
+
     Parameters
     ----------
     prefer : {"cpu", "cuda"} or None
-        Force a device. ``"cuda"`` raises if no GPU is visible.
+        Force a device. ``"cuda"`` raises if no GPU is visible. ``None``: ``$DLCOURSE_DEVICE``
+        if set, else CUDA when available, else CPU.
 
     Examples
     --------
     >>> device("cpu")
     device(type='cpu')
     """
+    import os
+
     import torch
 
-    if prefer is not None:
+    if prefer is None and os.environ.get("DLCOURSE_DEVICE"):
+        prefer = os.environ["DLCOURSE_DEVICE"].strip().lower()
+        check_option(prefer, "DLCOURSE_DEVICE", ("cpu", "cuda"))
+    elif prefer is not None:
         check_option(prefer, "prefer", ("cpu", "cuda"))
     if prefer == "cpu":
         return torch.device("cpu")
