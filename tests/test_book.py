@@ -1,9 +1,10 @@
 """Build the book once and look at every chapter page in headless Chromium, offline.
 
 The build is the one execution of the book's notebooks in `make test` (nbval runs only the
-assignments): MyST-NB executes each chapter into the jupyter-cache that `make book` then reuses,
-and a failing cell, such as a claim whose `assert` no longer holds, fails the build. The failure
-names the notebook and shows the cell.
+assignments): the chapters execute in parallel, one per core (book/_ext/parallel_execution.py),
+into the jupyter-cache that MyST-NB and `make book` then reuse, and a failing cell, such as a
+claim whose `assert` no longer holds, fails the build. The failure names the notebook and shows
+the cell.
 
 On every chapter page the checks are what a reader would see: math typeset by the bundled
 MathJax (no raw TeX left), every figure loaded, exercise and solution boxes, a widget rendered
@@ -47,7 +48,7 @@ CHAPTERS = chapters()
 def explain_failure(log: str) -> str:
     """Pull the failing notebook and cell out of a jupyter-book log (the rest is noise)."""
     log = ANSI.sub("", log)
-    notebooks = re.findall(r"(\S+\.ipynb): WARNING: Executing notebook failed", log)
+    notebooks = re.findall(r"(\S+\.ipynb(?::\d+)?): WARNING: Executing notebook failed", log)
     cell = re.search(
         r"An error occurred while executing the following cell:\n-+\n(.*?)\n-+\n(.*?)(?:\n\n|$)",
         log,
@@ -55,8 +56,14 @@ def explain_failure(log: str) -> str:
     )
     if not notebooks:
         return log[-6000:]
-    where = ", ".join(str(Path(n).relative_to(ROOT)) if n.startswith(str(ROOT)) else n
-                      for n in notebooks)  # fmt: skip
+    where = ", ".join(
+        re.sub(
+            r":(\d+)$",
+            r" (cell \1)",
+            str(Path(n).relative_to(ROOT)) if n.startswith(str(ROOT)) else n,
+        )
+        for n in notebooks
+    )
     text = f"executing {where} failed"
     if cell:
         text += f" in the cell:\n{cell.group(1)}\n"
@@ -99,6 +106,10 @@ def test_failures_name_the_notebook_and_cell():
     text = explain_failure(log)
     assert "/x/book/conv.ipynb" in text
     assert "assert gap < 1e-6" in text
+    assert "AssertionError: conv is not equivariant" in text
+    # as book/_ext/parallel_execution.py reports it: with the failing cell's index
+    text = explain_failure(log.replace("conv.ipynb:", "conv.ipynb:7:"))
+    assert "/x/book/conv.ipynb (cell 7)" in text
     assert "AssertionError: conv is not equivariant" in text
 
 
