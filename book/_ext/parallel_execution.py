@@ -20,7 +20,6 @@ MyST-NB would put it there, so when Sphinx then reads the notebook MyST-NB finds
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -47,30 +46,20 @@ def jobs() -> int:
 def execute_notebook(path: str, cwd: str, timeout: int | None, allow_errors: bool) -> dict:
     """Execute one notebook in a fresh kernel over IPC (in a worker process).
 
-    Returns ``{"notebook", "seconds", "error", "traceback"}`` with the executed notebook as
-    nbformat JSON; ``error`` is None on success.
+    Returns ``{"notebook", "seconds", "error", "message", "cell"}``: the executed notebook as
+    nbformat JSON, its time, and on failure the error's type, nbclient's message (the cell's
+    source and the traceback) and the failing cell's index; ``error`` is None on success.
     """
     import nbformat
     from jupyter_cache.executors.utils import single_nb_execution
-    from jupyter_client.manager import KernelManager
+
+    from dlcourse.check import ipc_kernel  # IPC, and shut down afterwards
 
     nb = nbformat.read(path, as_version=4)
-    folder = tempfile.mkdtemp(prefix="dlcourse-book-")
-    try:
-        km = KernelManager(
-            kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
-            transport="ipc",
-            ip=os.path.join(folder, "k"),
+    with ipc_kernel(nb.metadata.get("kernelspec", {}).get("name", "python3")) as km:
+        result = single_nb_execution(
+            nb, cwd=cwd, timeout=timeout, allow_errors=allow_errors, meta_override=True, km=km
         )
-        try:
-            result = single_nb_execution(
-                nb, cwd=cwd, timeout=timeout, allow_errors=allow_errors, meta_override=True, km=km
-            )
-        finally:  # nbclient leaves a kernel it was given running
-            if km.has_kernel:
-                km.shutdown_kernel(now=True)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
     failed = [
         i
         for i, cell in enumerate(result.nb.cells)

@@ -28,6 +28,8 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +37,7 @@ from . import __version__
 from ._offlimits import MESSAGE as OFF_LIMITS_MESSAGE
 from ._offlimits import scan_source
 
-__all__ = ["CheckResult", "TestOutcome", "check_notebook", "main"]
+__all__ = ["CheckResult", "TestOutcome", "check_notebook", "ipc_kernel", "main"]
 
 DEFAULT_TIMEOUT = 60  # seconds per cell, when the notebook does not say (the course's value)
 STUDENT_EXTRA = {"nbclient", "nbformat", "ipykernel", "jupyter_client", "zmq", "traitlets"}
@@ -158,6 +160,33 @@ def _guard_code(off_limits: list[str]) -> str:
     )
 
 
+@contextmanager
+def ipc_kernel(kernel_name: str = "python3") -> Iterator:
+    """A ``jupyter_client`` kernel manager whose kernel talks over IPC, shut down on exit.
+
+    IPC (a socket file in a private temporary folder) instead of TCP: nothing listens on a port,
+    and the kernel does not warn that it runs "over TCP without encryption". On leaving the
+    block the kernel, if one was started, is shut down and the folder removed: a
+    ``NotebookClient`` given a kernel manager leaves the kernel running.
+
+    Examples
+    --------
+    >>> with ipc_kernel() as km:
+    ...     km.transport
+    'ipc'
+    """
+    from jupyter_client.manager import KernelManager
+
+    folder = tempfile.mkdtemp(prefix="dlcourse-kernel-")
+    km = KernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(folder, "k"))
+    try:
+        yield km
+    finally:
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def check_notebook(
     path: str | Path, timeout: int | None = None, kernel_name: str = "python3"
 ) -> CheckResult:
@@ -178,7 +207,6 @@ def check_notebook(
         One :class:`TestOutcome` per visible test cell, the hand-graded cells, warnings.
     """
     import nbformat
-    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     path = Path(path)
@@ -199,61 +227,65 @@ def check_notebook(
                     f"cell {meta.get('grade_id')}: " + OFF_LIMITS_MESSAGE.format(module=module)
                 )
 
-    # IPC instead of TCP: nothing listens on a port, and the kernel does not warn about it
-    folder = tempfile.mkdtemp(prefix="dlcourse-check-")
-    km = KernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(folder, "k"))
-    client = NotebookClient(
-        nb,
-        km=km,
-        timeout=limit,
-        kernel_name=kernel_name,
-        allow_errors=True,
-        interrupt_on_timeout=True,
-        resources={"metadata": {"path": str(path.parent.resolve())}},
-    )
     start = time.monotonic()
-    task, task_error = "(before the first answer)", ""
-    with client.setup_kernel():
-        guard = nbformat.v4.new_code_cell(_guard_code(off_limits))
-        if off_limits:
-            client.execute_cell(guard, -1)
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code":
-                if _nbgrader(cell).get("grade") or _nbgrader(cell).get("task"):
-                    result.manual.append(
-                        (
-                            _nbgrader(cell).get("grade_id", "?"),
-                            float(_nbgrader(cell).get("points", 0)),
-                        )
-                    )
-                continue
-            meta = _nbgrader(cell)
-            student = bool(meta.get("solution")) or not meta.get("locked", bool(meta))
-            if off_limits:  # the instructor's cells may import anything
-                toggle = f"import dlcourse._offlimits as _g; _g.trusted({not student}); del _g"
-                client.execute_cell(nbformat.v4.new_code_cell(toggle), -1)
-            started = time.monotonic()
-            client.execute_cell(cell, index)
-            if meta.get("solution"):
-                task = meta.get("grade_id", task)
-                task_error = _score(cell.get("outputs", []), 1.0, False)[1]
-                if meta.get("grade"):  # a written answer in a code cell: graded by hand
-                    result.manual.append((task, float(meta.get("points", 0))))
-            elif meta.get("grade") and not _has_code(cell.source):
-                result.hidden.append((meta.get("grade_id", "?"), float(meta.get("points", 0))))
-            elif meta.get("grade"):
-                points = float(meta.get("points", 0))
-                score, message = _score(cell.get("outputs", []), points, partial)
-                if score < points and task_error:
-                    message = f"your answer cell {task} failed: {task_error}"
-                if not message and time.monotonic() - started >= limit:
-                    score, message = 0.0, f"the cell took longer than {limit} s"
-                result.tests.append(
-                    TestOutcome(task, meta.get("grade_id", "?"), points, score, message)
-                )
+    with ipc_kernel(kernel_name) as km:
+        client = NotebookClient(
+            nb,
+            km=km,
+            timeout=limit,
+            kernel_name=kernel_name,
+            allow_errors=True,
+            interrupt_on_timeout=True,
+            resources={"metadata": {"path": str(path.parent.resolve())}},
+        )
+        with client.setup_kernel(cleanup_kc=True):
+            _run(client, nb, result, off_limits, limit, partial)
     result.seconds = time.monotonic() - start
-    shutil.rmtree(folder, ignore_errors=True)
     return result
+
+
+def _run(client, nb, result: CheckResult, off_limits: list[str], limit: int, partial: bool):
+    """Execute the notebook's cells in the started kernel and record each test's outcome."""
+    import nbformat
+
+    task, task_error = "(before the first answer)", ""
+    guard = nbformat.v4.new_code_cell(_guard_code(off_limits))
+    if off_limits:
+        client.execute_cell(guard, -1)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            if _nbgrader(cell).get("grade") or _nbgrader(cell).get("task"):
+                result.manual.append(
+                    (
+                        _nbgrader(cell).get("grade_id", "?"),
+                        float(_nbgrader(cell).get("points", 0)),
+                    )
+                )
+            continue
+        meta = _nbgrader(cell)
+        student = bool(meta.get("solution")) or not meta.get("locked", bool(meta))
+        if off_limits:  # the instructor's cells may import anything
+            toggle = f"import dlcourse._offlimits as _g; _g.trusted({not student}); del _g"
+            client.execute_cell(nbformat.v4.new_code_cell(toggle), -1)
+        started = time.monotonic()
+        client.execute_cell(cell, index)
+        if meta.get("solution"):
+            task = meta.get("grade_id", task)
+            task_error = _score(cell.get("outputs", []), 1.0, False)[1]
+            if meta.get("grade"):  # a written answer in a code cell: graded by hand
+                result.manual.append((task, float(meta.get("points", 0))))
+        elif meta.get("grade") and not _has_code(cell.source):
+            result.hidden.append((meta.get("grade_id", "?"), float(meta.get("points", 0))))
+        elif meta.get("grade"):
+            points = float(meta.get("points", 0))
+            score, message = _score(cell.get("outputs", []), points, partial)
+            if score < points and task_error:
+                message = f"your answer cell {task} failed: {task_error}"
+            if not message and time.monotonic() - started >= limit:
+                score, message = 0.0, f"the cell took longer than {limit} s"
+            result.tests.append(
+                TestOutcome(task, meta.get("grade_id", "?"), points, score, message)
+            )
 
 
 def _parser() -> argparse.ArgumentParser:
