@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_scalar, invalid
+from .._validation import InvalidParameterError, check_scalar, invalid
 from ._arrays import (
     check_lam,
     prepare,
@@ -164,6 +164,9 @@ _SHARED_DOC = """
         Starting codes (a warm start); zeros by default.
     return_history : bool, default False
         Also return the energy of the iterates.
+    tol : float > 0, optional (``fista`` only, keyword)
+        Stop each signal once its relative duality gap is at most ``tol`` (see above);
+        ``None`` (the default) runs exactly ``n_iter`` plain iterations.
 
     Returns
     -------
@@ -210,6 +213,8 @@ def fista(
     step: float | None = None,
     z0: Any = None,
     return_history: bool = False,
+    *,
+    tol: float | None = None,
 ):
     """FISTA, ISTA with Nesterov momentum (Beck and Teboulle, 2009), batched over signals.
 
@@ -220,8 +225,31 @@ def fista(
        \\qquad t_1 = 1,\\ y_1 = z_0,
 
     reaches :math:`F(z_k) - F^\\star = O(1/k^2)` (not monotonically).
+
+    With ``tol`` (NumPy inputs), each signal stops as soon as its codes are certified
+    :math:`\\varepsilon`-optimal by a duality gap, :math:`F(z) - F^\\star \\le
+    \\operatorname{gap}(z) \\le \\varepsilon F(z)`. After 40 iterations, then every 10, the gap
+    is computed for the iterate and for an active-set refinement of it (the Lasso solved exactly
+    on the iterate's support, signs corrected and KKT violators added a few times, as in
+    feature-sign search); certified signals leave the batch, so the later iterations only
+    cost what the hard signals need. ``n_iter`` is then a maximum: the signals still
+    uncertified after it keep their last iterate.
     """
+    if tol is not None:
+        tol = check_scalar(tol, "tol", float, low=0, closed="neither")
+        if return_history:
+            raise InvalidParameterError(
+                "The 'return_history' and 'tol' arguments cannot be used together: with "
+                "tol, every signal stops at its own iteration. Use tol=None for a history."
+            )
     p = _Problem(D, x, lam, n_iter, step, z0)
+    if tol is not None:
+        if p.torch:
+            raise InvalidParameterError(
+                "The 'tol' argument (early stopping) needs NumPy inputs; torch tensors get "
+                "the plain, differentiable iteration (tol=None)."
+            )
+        return p.finish(_fista_tol(p, tol, check_every=_CHECK_EVERY), False)
     z = y = p.z0
     t = 1.0
     p.record(z, return_history)
@@ -259,3 +287,182 @@ fista.__doc__ = (fista.__doc__ or "") + (
     True
 """
 )
+
+
+# ------------------------------------------------------------------ early stopping (tol)
+_CHUNK = 256  # signals per batched active-set solve (bounds memory, groups similar sizes)
+_POLISH_ROUNDS = 8  # active-set corrections tried at every check
+_POLISH_ADD = 16  # KKT violators added per correction
+_FIRST_CHECK = 40  # iterations before the first check (the support must settle first)
+_CHECK_EVERY = 10  # iterations between later checks
+_FLOAT32_ITERS = 100  # iterations in float32 before switching to float64
+
+
+def _duality_gaps(D, X, Z, lam):
+    """Primal energies and duality gaps of codes ``Z`` (float64 arrays, one per signal).
+
+    With the residual :math:`r = x - Dz` and correlations :math:`c = D^\\top r`, the point
+    :math:`\\theta = r \\min(1, \\lambda / \\|c\\|_\\infty)` is feasible for the dual
+    :math:`\\max_\\theta \\tfrac12\\|x\\|^2 - \\tfrac12\\|x - \\theta\\|^2` s.t.
+    :math:`\\|D^\\top\\theta\\|_\\infty \\le \\lambda`, so
+    :math:`F(z) - F^\\star \\le F(z) - (\\tfrac12\\|x\\|^2 - \\tfrac12\\|x - \\theta\\|^2)`.
+    """
+    R = X - Z @ D.T
+    C = R @ D
+    return _gap_from_residual(X, R, C, np.abs(Z).sum(1), lam)
+
+
+def _gap_from_residual(X, R, C, l1, lam):
+    primal = 0.5 * np.einsum("ij,ij->i", R, R) + lam * l1
+    cmax = np.abs(C).max(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.where(cmax > lam, lam / cmax, 1.0)
+    T = X - s[:, None] * R  # x - theta
+    dual = 0.5 * (np.einsum("ij,ij->i", X, X) - np.einsum("ij,ij->i", T, T))
+    return primal, primal - dual
+
+
+def _pad_support(mask):
+    """Column indices of the True entries of each row, left-aligned and padded."""
+    counts = mask.sum(1)
+    m = int(counts.max()) if counts.size else 0
+    rows, cols = np.nonzero(mask)
+    pos = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    idx = np.zeros((mask.shape[0], max(m, 1)), dtype=np.intp)
+    valid = np.zeros(idx.shape, dtype=bool)
+    idx[rows, pos] = cols
+    valid[rows, pos] = True
+    return idx, valid
+
+
+def _polish(D, G, X, B, lam, Z, tol):
+    """Active-set refinement of codes ``Z`` (float64), certified by the duality gap.
+
+    For the sign pattern :math:`\\theta` of the current support :math:`S`, the Lasso restricted
+    to :math:`S` has the closed form :math:`z_S = G_{SS}^{-1}(D_S^\\top x - \\lambda\\theta_S)`
+    (:math:`G = D^\\top D`). If the signs of :math:`z_S` disagree with :math:`\\theta`, the
+    atoms that flipped leave :math:`S`; otherwise the atoms outside :math:`S` that violate
+    :math:`|d_j^\\top r| \\le \\lambda` (at most ``_POLISH_ADD``, the largest first) join it
+    with the sign of their correlation. A few such corrections (as in feature-sign search,
+    Lee et al. 2007), all signals at once. Returns the candidate codes and a boolean per signal:
+    True where the candidate's duality gap is at most ``tol`` times its energy.
+    """
+    n, K = Z.shape
+    p = D.shape[0]
+    out = np.zeros_like(Z)
+    ok = np.zeros(n, dtype=bool)
+    theta = np.sign(Z)
+    todo = np.flatnonzero((theta != 0).sum(1) <= p)  # more than p atoms: no unique solve
+    for _ in range(_POLISH_ROUNDS):
+        if todo.size == 0:
+            break
+        th_all = theta[todo]
+        support = th_all != 0
+        idx, valid = _pad_support(support)
+        m = idx.shape[1]
+        # padding slot k points to atom K + k of the augmented Gram matrix [[G, 0], [0, I]]:
+        # an identity block on the padding, whose unknowns solve to 0
+        idx_aug = np.where(valid, idx, K + np.arange(m))
+        GS = G[idx_aug[:, :, None], idx_aug[:, None, :]]
+        th = np.take_along_axis(th_all, idx, 1) * valid
+        rhs = (np.take_along_axis(B[todo], idx, 1) - lam * th) * valid
+        try:
+            zS = np.linalg.solve(GS, rhs[..., None])[..., 0]
+        except np.linalg.LinAlgError:  # a singular G_SS: leave these signals to FISTA
+            break
+        flipped = valid & (np.sign(zS) != th)
+        consistent = ~flipped.any(1)
+        vr, vc = np.nonzero(valid)
+        cand = np.zeros((todo.size, K))
+        cand[vr, idx[vr, vc]] = zS[vr, vc]
+        fr, fc = np.nonzero(flipped)
+        th_all[fr, idx[fr, fc]] = 0.0  # inconsistent: the flipped atoms leave the support
+        ic = np.flatnonzero(consistent)
+        done = np.zeros(todo.size, dtype=bool)
+        if ic.size:
+            rows = todo[ic]
+            # residual from the few active atoms, then all correlations: n (m p + p K)
+            Dg = D.T[idx[ic]]  # (n_c, m, p)
+            R = X[rows] - np.einsum("nm,nmp->np", zS[ic] * valid[ic], Dg)
+            C = R @ D
+            primal, gap = _gap_from_residual(X[rows], R, C, np.abs(zS[ic]).sum(1), lam)
+            good = gap <= tol * primal
+            out[rows[good]] = cand[ic[good]]
+            ok[rows[good]] = True
+            done[ic[good]] = True
+            bad = np.flatnonzero(~good)
+            if bad.size:  # add the worst KKT violators outside the support
+                viol = np.where(support[ic[bad]], 0.0, np.abs(C[bad]) - lam)
+                top = np.argsort(-viol, axis=1)[:, :_POLISH_ADD]
+                vtop = np.take_along_axis(viol, top, 1) > 0
+                sign = np.sign(np.take_along_axis(C[bad], top, 1))
+                tr, tc = np.nonzero(vtop)
+                sub = th_all[ic[bad]]
+                sub[tr, top[tr, tc]] = sign[tr, tc]
+                th_all[ic[bad]] = sub
+        theta[todo] = th_all
+        todo = todo[~done & ((th_all != 0).sum(1) <= p)]
+    return out, ok
+
+
+def _fista_tol(p: _Problem, tol: float, check_every: int):
+    """FISTA with per-signal stopping: see ``fista(..., tol=...)``.
+
+    The iterations only have to find the support: the first ``_FLOAT32_ITERS`` run in float32
+    (half the time of float64 products), the later ones in float64; the refinement and the
+    duality gaps that certify the result are computed in float64.
+    """
+    D64 = p.D.astype(np.float64, copy=False)
+    X64 = p.X.astype(np.float64, copy=False)
+    n, n_atoms = X64.shape[0], D64.shape[1]
+    G64 = np.eye(2 * n_atoms)  # the Gram matrix, augmented for the padded solves
+    G64[:n_atoms, :n_atoms] = D64.T @ D64
+    B64 = X64 @ D64
+    out = np.empty((n, n_atoms), dtype=np.float64)
+    active = np.arange(n)
+
+    def operators(dtype):
+        Dw = D64.astype(dtype)
+        return Dw, (G64[:n_atoms, :n_atoms].astype(dtype) if p.use_gram else None)
+
+    Dw, Gw = operators(np.float32)
+    z = p.z0.astype(np.float32)
+    b = B64.astype(np.float32)
+    y = z
+    t = 1.0
+    it = 0
+    while active.size and it < p.n_iter:
+        block = _FIRST_CHECK if it == 0 else check_every
+        for _ in range(min(block, p.n_iter - it)):
+            if it == _FLOAT32_ITERS:  # the hard signals continue in float64
+                Dw, Gw = operators(np.float64)
+                z, y, b = z.astype(np.float64), y.astype(np.float64), B64[active]
+            step, thr = z.dtype.type(p.step), z.dtype.type(p.step * p.lam)
+            v = y @ Gw if Gw is not None else (y @ Dw.T) @ Dw
+            v -= b
+            v *= -step
+            v += y
+            v -= np.clip(v, -thr, thr)  # z_next = prox(y - step grad f(y))
+            t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
+            y = v - z
+            y *= (t - 1.0) / t_next
+            y += v
+            z, t = v, t_next
+            it += 1
+        z64 = z.astype(np.float64)
+        # 1) the iterate itself, 2) its active-set refinement
+        primal, gap = _duality_gaps(D64, X64[active], z64, p.lam)
+        done = gap <= tol * primal
+        out[active[done]] = z64[done]
+        rest = np.flatnonzero(~done)
+        rest = rest[np.argsort((z64[rest] != 0).sum(1), kind="stable")]  # similar sizes
+        for lo in range(0, rest.size, _CHUNK):
+            sel = rest[lo : lo + _CHUNK]
+            rows = active[sel]
+            cand, good = _polish(D64, G64, X64[rows], B64[rows], p.lam, z64[sel], tol)
+            out[rows[good]] = cand[good]
+            done[sel[good]] = True
+        keep = ~done
+        active, z, y, b = active[keep], z[keep], y[keep], b[keep]
+    out[active] = z  # not certified within n_iter iterations: the last iterates
+    return out.astype(p.X.dtype, copy=False)
