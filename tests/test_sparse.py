@@ -7,6 +7,8 @@ theorems' bounds, torch against NumPy, gradients against finite differences.
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 import torch
@@ -255,6 +257,125 @@ def test_inputs_are_not_modified(solver):
     solver(D, x, 0.2, n_iter=5, z0=z0)
     for a, b in zip((D, x, z0), copies, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+# ----------------------------------------------------------------------------- fista(tol)
+def _sparse_problem(seed=0, n_features=30, n_atoms=80, n_signals=60, k=4):
+    """Signals made of k atoms plus noise (sparse solutions); one in 8 is pure noise."""
+    rng = np.random.default_rng(seed)
+    D = rng.standard_normal((n_features, n_atoms))
+    D /= np.linalg.norm(D, axis=0)
+    Z = np.zeros((n_signals, n_atoms))
+    for row in Z:
+        row[rng.choice(n_atoms, k, replace=False)] = rng.standard_normal(k)
+    x = Z @ D.T + 0.05 * rng.standard_normal((n_signals, n_features))
+    x[n_signals - n_signals // 8 :] = rng.standard_normal((n_signals // 8, n_features))
+    return D, x
+
+
+def _kkt_violation(D, x, z, lam):
+    """The largest violation of the Lasso optimality conditions, relative to lam."""
+    corr = (x - z @ D.T) @ D  # D^T (x - D z) for every signal
+    on = z != 0
+    return (
+        max(
+            np.abs(corr[on] - lam * np.sign(z[on])).max(initial=0.0),
+            (np.abs(corr[~on]) - lam).max(initial=0.0),
+        )
+        / lam
+    )
+
+
+@pytest.mark.parametrize("tol", [1e-6, 1e-10])
+def test_fista_tol_matches_sklearn_and_the_optimality_conditions(tol):
+    D, x = _sparse_problem()
+    lam = 0.1
+    ref = _sklearn_codes(D, x, lam)
+    z = fista(D, x, lam, n_iter=2_000, tol=tol)
+    f_ours = lasso_objective(D, x, z, lam, reduction="none")
+    f_ref = lasso_objective(D, x, ref, lam, reduction="none")
+    assert np.all(f_ours <= f_ref * (1 + tol) + 1e-15)  # certified: F(z) - F* <= tol F(z)
+    np.testing.assert_allclose(z, ref, atol=1e-5)
+    # the refined codes are the exact solution: KKT to rounding, exact zeros off the support
+    assert _kkt_violation(D, x, z, lam) < 1e-8
+    assert 0 < np.count_nonzero(z) < 0.5 * z.size
+
+
+def test_fista_tol_is_a_certificate_for_a_loose_tolerance():
+    """With a loose tol the plain iterates are accepted: each within tol of the optimum."""
+    D, x = _sparse_problem(seed=1)
+    lam, tol = 0.1, 1e-2
+    f_star = lasso_objective(D, x, _sklearn_codes(D, x, lam), lam, reduction="none")
+    z = fista(D, x, lam, n_iter=2_000, tol=tol)
+    f = lasso_objective(D, x, z, lam, reduction="none")
+    assert np.all(f - f_star <= tol * f + 1e-15)
+    assert np.any(f - f_star > 1e-6 * f)  # not the exact solution: the gap test did stop it
+
+
+def test_fista_tol_degenerate_problems():
+    D, x = _sparse_problem(seed=2, n_signals=12)
+    lam = 0.1
+    # a duplicated atom: G_SS is singular, the solution is not unique; the energy still is
+    D2 = np.hstack([D, D[:, :1]])
+    z = fista(D2, x, lam, n_iter=5_000, tol=1e-6)
+    f_star = lasso_objective(D, x, _sklearn_codes(D, x, lam), lam, reduction="none")
+    assert np.all(lasso_objective(D2, x, z, lam, reduction="none") <= f_star * (1 + 1e-6))
+    # lam above max |D^T x|: the solution is exactly zero; zero signals give zero codes
+    big = 1.01 * np.abs(x @ D).max()
+    assert np.all(fista(D, x, big, tol=1e-6) == 0)
+    x0 = x.copy()
+    x0[3] = 0.0
+    assert np.all(fista(D, x0, lam, tol=1e-6)[3] == 0)
+
+
+def test_fista_tol_kinds_shapes_and_warm_start():
+    D, x = _sparse_problem(seed=3, n_signals=8)
+    lam = 0.1
+    ref = _sklearn_codes(D, x, lam)
+    z32 = fista(D.astype(np.float32), x.astype(np.float32), lam, tol=1e-6)
+    assert z32.dtype == np.float32 and z32.shape == ref.shape
+    np.testing.assert_allclose(z32, ref, atol=1e-4)
+    z_one = fista(D, x[2], lam, tol=1e-8)
+    assert z_one.shape == (80,)
+    np.testing.assert_allclose(z_one, ref[2], atol=1e-6)
+    z_warm = fista(D, x, lam, n_iter=1_000, tol=1e-8, z0=ref + 0.01)
+    np.testing.assert_allclose(z_warm, ref, atol=1e-6)
+    assert np.all(fista(D, x, lam, tol=None, n_iter=7) == fista(D, x, lam, n_iter=7))
+
+
+def test_active_set_refinement_repairs_a_wrong_support():
+    """The refinement alone: from the solution with a true atom missing (half of the signals)
+    or a spurious one (the others), it must add or drop it and certify the exact solution."""
+    ista_module = importlib.import_module("dlcourse.sparse.ista")
+    D, x = _sparse_problem(seed=4, n_signals=16)
+    x = x[:14]  # the sparse signals (the last two are pure noise, 28 atoms of 30 dimensions)
+    lam, n_atoms = 0.1, D.shape[1]
+    ref = _sklearn_codes(D, x, lam)
+    z0 = ref.copy()
+    rows = np.arange(len(x))
+    smallest = np.where(ref != 0, np.abs(ref), np.inf).argmin(1)
+    half = rows < len(x) // 2
+    z0[rows[half], smallest[half]] = 0.0  # a true atom missing: must be added
+    corr = (x - ref @ D.T) @ D
+    spurious = np.argmax(np.where(ref == 0, np.abs(corr), -np.inf), axis=1)
+    r2, s2 = rows[~half], spurious[~half]
+    z0[r2, s2] = -0.01 * np.sign(corr[r2, s2])  # a spurious atom, wrong sign: must be dropped
+    G = np.eye(2 * n_atoms)
+    G[:n_atoms, :n_atoms] = D.T @ D
+    out, ok = ista_module._polish(D, G, x, x @ D, lam, z0, 1e-10)
+    assert ok.all()
+    np.testing.assert_allclose(out, ref, atol=1e-6)
+    assert _kkt_violation(D, x, out, lam) < 1e-8
+
+
+def test_fista_tol_errors():
+    D, x = _sparse_problem(n_signals=3)
+    with pytest.raises(ValueError, match="'tol'.*> 0"):
+        fista(D, x, 0.1, tol=0.0)
+    with pytest.raises(ValueError, match="'return_history' and 'tol'"):
+        fista(D, x, 0.1, tol=1e-6, return_history=True)
+    with pytest.raises(ValueError, match="'tol'.*NumPy"):
+        fista(torch.from_numpy(D), torch.from_numpy(x), 0.1, tol=1e-6)
 
 
 # ----------------------------------------------------------------------------- errors
