@@ -381,9 +381,7 @@ def _polish(D, G, X, B, lam, Z, tol):
         done = np.zeros(todo.size, dtype=bool)
         if ic.size:
             rows = todo[ic]
-            # residual from the few active atoms, then all correlations: n (m p + p K)
-            Dg = D.T[idx[ic]]  # (n_c, m, p)
-            R = X[rows] - np.einsum("nm,nmp->np", zS[ic] * valid[ic], Dg)
+            R = X[rows] - cand[ic] @ D.T  # dense products: faster than gathering atoms
             C = R @ D
             primal, gap = _gap_from_residual(X[rows], R, C, np.abs(zS[ic]).sum(1), lam)
             good = gap <= tol * primal
