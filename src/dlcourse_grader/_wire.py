@@ -26,6 +26,7 @@ import base64
 import builtins
 import collections
 import json
+import math
 import operator
 import os
 import re
@@ -52,6 +53,18 @@ _BUILTIN_TYPES = {
     for t in (bool, int, float, complex, str, bytes, bytearray, object, list, tuple, dict,
               set, frozenset, slice, range, type(None))
 }  # fmt: skip
+
+
+def wait_for(fd: int, seconds: float, write: bool = False) -> bool:
+    """Whether ``fd`` is ready to read (or to write) within ``seconds``.
+
+    ``poll(2)``, not ``select(2)``: select cannot watch a descriptor numbered 1024 or more, and
+    a long-lived process (an instructor's notebook server, a test session) may hold that many.
+    A closed peer counts as ready (the read then returns nothing).
+    """
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT if write else select.POLLIN)
+    return bool(poller.poll(math.ceil(max(seconds, 0.0) * 1000)))
 
 
 class ProtocolError(Exception):
@@ -198,7 +211,7 @@ class Endpoint:
             left = stalled_since + STALL_LIMIT - time.monotonic()
             if left <= 0:
                 raise ProtocolError(f"the other process stopped reading for {STALL_LIMIT:g} s")
-        select.select([], [self.wfd], [], left)
+        wait_for(self.wfd, left, write=True)
 
     def _fill(self, n: int) -> None:
         while len(self._buf) < n:
@@ -206,8 +219,7 @@ class Endpoint:
                 left = self.deadline - time.monotonic()
                 if left <= 0:
                     raise Deadline()
-                ready, _, _ = select.select([self.rfd], [], [], left)
-                if not ready:
+                if not wait_for(self.rfd, left):
                     raise Deadline()
             # read what is still missing, at least a page: a fixed large size would make
             # Python allocate (and the kernel map) that much for every small message

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import shutil
 import socket
 import subprocess
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import nbformat
 
-from ._wire import _clean_tree
+from ._wire import _clean_tree, wait_for
 from .result import GradeResult
 from .submission import fingerprint
 
@@ -98,8 +97,7 @@ class TesterProcess:
         fd = self.proc.stdout.fileno()
         while b"\n" not in self._buf:
             left = deadline - time.monotonic()
-            ready = select.select([fd], [], [], max(left, 0))[0] if left > 0 else []
-            if not ready:
+            if left <= 0 or not wait_for(fd, left):
                 self.close()
                 raise TesterFailed(f"grading took longer than {budget:.0f} s and was stopped")
             chunk = os.read(fd, 1 << 20)
