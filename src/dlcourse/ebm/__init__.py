@@ -13,10 +13,12 @@ Taught in :ref:`energy-based-models` (``book/energy-based-models.ipynb``). One i
 * :mod:`~dlcourse.ebm.augment`: :func:`random_affine` views for contrastive learning;
 * :mod:`~dlcourse.ebm.pretrain`: :func:`pretrain_info_nce` (SimCLR-style pretraining);
 * :mod:`~dlcourse.ebm.probe`: :func:`linear_probe` with a labelled fraction, and a supervised
-  baseline.
+  baseline;
+* :mod:`~dlcourse.ebm.slow`: :class:`SlowFeatureAnalysis`, linear slow features of sequences
+  (whitening, then the slowest directions of the temporal differences).
 
-:func:`free_energy`, :func:`min_energy` and :class:`KMeansEBM` work on NumPy arrays (the first
-two also on torch tensors); everything else is PyTorch.
+:func:`free_energy`, :func:`min_energy`, :class:`KMeansEBM` and :class:`SlowFeatureAnalysis`
+work on NumPy arrays (the first two also on torch tensors); everything else is PyTorch.
 """
 
 from .augment import random_affine
@@ -33,6 +35,7 @@ from .langevin import energy_descent, langevin_sample
 from .pretrain import pretrain_info_nce
 from .probe import encode, label_subset, linear_probe, supervised_baseline
 from .rbm import RBM
+from .slow import SlowFeatureAnalysis
 
 __all__ = [
     "free_energy",
@@ -45,6 +48,7 @@ __all__ = [
     "contrastive_divergence_step",
     "persistent_contrastive_divergence_step",
     "RBM",
+    "SlowFeatureAnalysis",
     "info_nce",
     "contrastive_hinge_loss",
     "cosine_similarity_matrix",
