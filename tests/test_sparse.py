@@ -368,6 +368,17 @@ def test_active_set_refinement_repairs_a_wrong_support():
     assert _kkt_violation(D, x, out, lam) < 1e-8
 
 
+def test_fista_tol_solves_blocks_of_signals_independently(monkeypatch):
+    ista_module = importlib.import_module("dlcourse.sparse.ista")
+    D, x = _sparse_problem(seed=5, n_signals=23)
+    lam = 0.1
+    ref = _sklearn_codes(D, x, lam)
+    z0 = np.random.default_rng(0).standard_normal(ref.shape) * (ref != 0)
+    monkeypatch.setattr(ista_module, "_BLOCK", 5)  # 5 blocks, the last one of 3 signals
+    z = fista(D, x, lam, n_iter=2_000, tol=1e-10, z0=z0)
+    np.testing.assert_allclose(z, ref, atol=1e-6)
+
+
 def test_fista_tol_errors():
     D, x = _sparse_problem(n_signals=3)
     with pytest.raises(ValueError, match="'tol'.*> 0"):
