@@ -146,6 +146,11 @@ class _Problem:
         return z, hist
 
 
+_TOL_DOC = """    tol : float > 0, optional (keyword only)
+        Stop each signal once its relative duality gap is at most ``tol`` (see above);
+        ``None`` (the default) runs exactly ``n_iter`` plain iterations.
+"""
+
 _SHARED_DOC = """
     Parameters
     ----------
@@ -164,9 +169,6 @@ _SHARED_DOC = """
         Starting codes (a warm start); zeros by default.
     return_history : bool, default False
         Also return the energy of the iterates.
-    tol : float > 0, optional (``fista`` only, keyword)
-        Stop each signal once its relative duality gap is at most ``tol`` (see above);
-        ``None`` (the default) runs exactly ``n_iter`` plain iterations.
 
     Returns
     -------
@@ -275,7 +277,7 @@ ista.__doc__ = (ista.__doc__ or "") + (
 """
 )
 fista.__doc__ = (fista.__doc__ or "") + (
-    _SHARED_DOC
+    _SHARED_DOC.replace("\n\n    Returns\n", "\n" + _TOL_DOC + "\n    Returns\n")
     + """
     Examples
     --------
