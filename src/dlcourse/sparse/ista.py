@@ -24,6 +24,12 @@ monotone decrease of ISTA, are only guaranteed up to :math:`1/L`, and a step abo
 
 Both solvers work on many signals at once (rows of ``x``), on NumPy arrays or torch tensors
 (any device); torch results are differentiable with respect to ``D`` and ``x``.
+
+**Early stopping.** By default both run exactly ``n_iter`` plain iterations (what the rate
+plots of the chapter measure). ``fista(..., tol=eps)`` (NumPy) instead stops every signal once
+a duality gap certifies :math:`F(z) - F^\\star \\le \\varepsilon F(z)`, after an active-set
+refinement that solves the Lasso exactly on the support FISTA has found; on the benchmark of
+``tests/benchmarks/bench_sparse.py`` this is faster than scikit-learn's coordinate descent.
 """
 
 from __future__ import annotations
