@@ -26,10 +26,16 @@ iteration), while coordinate descent touches only the ~20 active atoms of each s
 the refinement then solves the Lasso exactly on it, ~55 % (batched ``m x m`` solves, ``m`` ~
 20-50, about 6 corrections per block of 256 signals: ~20 %; gathering the Gram blocks, the
 residual products and the bookkeeping: ~35 %), and the duality gap certifies it (~3 %): the
-achieved gap is ~1e-16, not just 1e-6. At 2 threads the comparison depends on the machine: on
-the shared 2-core development machine every BLAS product gets *slower* with 2 threads (the note
-of each 2-thread row gives the 1 -> 2 thread speed-up of the previous, pure-BLAS code path),
-and the single-threaded coordinate descent does not care.
+achieved gap is ~1e-16, not just 1e-6. At 1 thread ours was faster in every run (ratio to Lasso
+0.74-0.87 for 1,000 signals, 0.70-0.87 for 10,000). At 2 threads the comparison depends on the
+machine: on the shared 2-core development machine (load average 3-5) 2 BLAS threads often make
+every product *slower*, and the single-threaded coordinate descent does not care; the note of
+each 2-thread row gives the 1 -> 2 thread speed-up of ours and of the previous, pure-BLAS code
+path. In three runs: 10,000 signals, ratio 0.53-0.70; 1,000 signals, 0.63 in a quiet run (ours
+1.2x faster with 2 threads), 3.1 and 4.0 in busy ones, where ours ran 6x slower with 2 threads
+than with 1 (80 short float32 products of 0.5-1 ms in 40 iterations, each waiting for both
+threads) and the previous path 1.5-4x slower. The refinement's small products already run on
+one thread; on a machine with idle cores, 2 threads help both FISTA paths.
 
 Run ``python -m tests.benchmarks.bench_sparse`` for a table; ``run()`` returns the rows.
 """
