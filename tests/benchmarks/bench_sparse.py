@@ -46,8 +46,6 @@ import time
 
 import numpy as np
 
-from . import best_of
-
 ROUNDS = 3
 MAX_ISTA = 400  # ISTA iterations tried when matching LISTA's error
 P, K_ATOMS, LAM = 64, 256, 0.1  # the coding problem of row 1
@@ -72,10 +70,6 @@ def _sparse_data(rng, D, n, k, noise):
     support = np.argsort(rng.random((n, n_atoms)), axis=1)[:, :k]
     np.put_along_axis(Z, support, rng.standard_normal((n, k)), axis=1)
     return Z @ D.T + noise * rng.standard_normal((n, D.shape[0]))
-
-
-def _best_of(fn, rounds=ROUNDS):
-    return best_of(fn, rounds)
 
 
 def _coding_problem(n: int):

@@ -29,7 +29,8 @@ Both solvers work on many signals at once (rows of ``x``), on NumPy arrays or to
 plots of the chapter measure). ``fista(..., tol=eps)`` (NumPy) instead stops every signal once
 a duality gap certifies :math:`F(z) - F^\\star \\le \\varepsilon F(z)`, after an active-set
 refinement that solves the Lasso exactly on the support FISTA has found; on the benchmark of
-``tests/benchmarks/bench_sparse.py`` this is faster than scikit-learn's coordinate descent.
+``tests/benchmarks/bench_sparse.py`` this is faster than scikit-learn's coordinate descent
+(on one thread; its notes discuss two).
 """
 
 from __future__ import annotations
