@@ -7,6 +7,7 @@ Taught in the chapter *Sparse coding: ISTA, FISTA, LISTA and learned dictionarie
 :mod:`.prox`                the Lasso energy, soft thresholding and its group version
 :mod:`.ista`                ISTA and FISTA, batched over signals (NumPy or torch)
 :mod:`.lista`               LISTA, ISTA unrolled into a trainable network
+:mod:`.lcod`                coordinate descent (CoD) and LCoD, its learned unrolled version
 :mod:`.dictionary`          dictionary learning by alternating minimisation
 :mod:`.psd`                 predictive sparse decomposition (an encoder that predicts codes)
 :mod:`.sensing`             compressed sensing: random measurements, recovery, phase transition
@@ -21,6 +22,7 @@ signal. NumPy in gives NumPy out, torch in gives torch out.
 
 from .dictionary import DictionaryLearning, learn_dictionary, normalize_atoms
 from .ista import check_step, fista, ista
+from .lcod import LCoD, cod, cod_flops, ista_flops
 from .lista import LISTA, code_error, train_lista
 from .prox import group_soft_threshold, lasso_objective, lipschitz_constant, soft_threshold
 from .psd import PSDEncoder, predictive_sparse_decomposition
@@ -43,6 +45,10 @@ __all__ = [
     "LISTA",
     "train_lista",
     "code_error",
+    "cod",
+    "LCoD",
+    "cod_flops",
+    "ista_flops",
     "learn_dictionary",
     "DictionaryLearning",
     "normalize_atoms",
