@@ -1,4 +1,4 @@
-"""dlcourse.optim against torch.optim: SGD steps, schedules, and plain gradient descent."""
+"""dlcourse.optim against torch.optim: SGD and Adam steps, schedules, and plain gradient descent."""
 
 from __future__ import annotations
 
@@ -9,7 +9,16 @@ import pytest
 import torch
 
 from dlcourse.autograd import Tensor
-from dlcourse.optim import SGD, CosineLR, StepLR, cosine_lr, gradient_descent, step_lr
+from dlcourse.optim import (
+    SGD,
+    Adam,
+    AdamW,
+    CosineLR,
+    StepLR,
+    cosine_lr,
+    gradient_descent,
+    step_lr,
+)
 
 CONFIGS = [
     {"momentum": 0.0, "weight_decay": 0.0, "nesterov": False},
@@ -130,6 +139,92 @@ def test_sgd_rejects_empty_or_non_tensor_params():
         SGD([], lr=0.1)
     with pytest.raises(TypeError, match="parameter 0 must be a Tensor"):
         SGD([1.0], lr=0.1)
+
+
+# --------------------------------------------------------------------------- Adam
+ADAM_CONFIGS = [
+    ("Adam", {}),
+    ("Adam", {"betas": (0.8, 0.99), "eps": 1e-6}),
+    ("Adam", {"weight_decay": 0.1}),
+    ("AdamW", {"weight_decay": 0.1}),
+    ("AdamW", {"weight_decay": 0.0, "betas": (0.5, 0.9)}),
+]
+
+
+@pytest.mark.parametrize(
+    ("which", "config"), ADAM_CONFIGS, ids=lambda c: c if isinstance(c, str) else str(c)
+)
+@pytest.mark.parametrize("kind", ["autograd", "torch"])
+def test_adam_matches_torch_after_every_step(kind, which, config):
+    # step by step from the first step, where the bias corrections 1 - beta^t matter most
+    params, grads = _params_and_grads(seed=1, steps=6)
+    ref = [torch.tensor(p, requires_grad=True) for p in params]
+    torch_opt = getattr(torch.optim, which)(ref, lr=0.01, **config)
+    if kind == "autograd":
+        ours = [Tensor(p, requires_grad=True) for p in params]
+    else:
+        ours = [torch.tensor(p, requires_grad=True) for p in params]
+    opt = (AdamW if which == "AdamW" else Adam)(ours, lr=0.01, **config)
+    for step_grads in grads:
+        for p, q, g in zip(ours, ref, step_grads, strict=True):
+            p.grad = g.copy() if kind == "autograd" else torch.from_numpy(g.copy())
+            q.grad = torch.from_numpy(g.copy())
+        opt.step()
+        torch_opt.step()
+        for p, q in zip(ours, ref, strict=True):
+            got = p.data if kind == "autograd" else p.detach().numpy()
+            np.testing.assert_allclose(got, q.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_adam_first_step_is_lr_times_the_sign_of_the_gradient():
+    # bias correction: m_1 / (1 - b1) = g and v_1 / (1 - b2) = g^2, so the step is lr * g / |g|
+    g = np.array([1e-4, -3.0, 250.0])
+    w = Tensor(np.zeros(3), requires_grad=True)
+    w.grad = g
+    Adam([w], lr=0.01, eps=0.0).step()
+    np.testing.assert_allclose(w.data, -0.01 * np.sign(g), rtol=1e-12)
+
+
+def test_adam_weight_decay_forms_differ_as_documented():
+    # without gradient, AdamW shrinks w by (1 - lr wd); Adam's L2 term becomes a gradient wd*w,
+    # normalised by sqrt(v): a first step of lr * sign(w) whatever the size of w
+    w_dec, w_l2 = Tensor([2.0, -0.01], requires_grad=True), Tensor([2.0, -0.01], requires_grad=True)
+    for w in (w_dec, w_l2):
+        w.grad = np.zeros(2)
+    AdamW([w_dec], lr=0.1, weight_decay=0.5).step()
+    Adam([w_l2], lr=0.1, weight_decay=0.5, eps=0.0).step()
+    np.testing.assert_allclose(w_dec.data, [2.0 * 0.95, -0.01 * 0.95], rtol=1e-12)
+    np.testing.assert_allclose(w_l2.data, [1.9, 0.09], rtol=1e-12)
+
+
+def test_adam_minimises_a_badly_scaled_quadratic():
+    w = Tensor([3.0, -4.0], requires_grad=True)
+    h = np.array([1.0, 1000.0])
+    opt = Adam([w], lr=0.05)
+    for _ in range(1000):
+        opt.zero_grad()
+        (0.5 * w * w * h).sum().backward()
+        opt.step()
+    assert np.abs(w.data).max() < 1e-2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"lr": 0}, r"'lr' argument.* must be a real number > 0\. Got 0"),
+        ({"betas": (1.0, 0.999)}, r"'betas\[0\]' argument.* in \[0, 1\)"),
+        ({"betas": (0.9, -0.1)}, r"'betas\[1\]' argument"),
+        ({"betas": 0.9}, r"'betas' argument.* a pair"),
+        ({"eps": -1e-8}, r"'eps' argument.*>= 0"),
+        ({"weight_decay": -0.1}, r"'weight_decay' argument.*>= 0"),
+    ],
+    ids=["lr", "beta1", "beta2", "betas", "eps", "wd"],
+)
+def test_adam_arguments_are_validated(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Adam([Tensor([1.0], requires_grad=True)], **kwargs)
+    with pytest.raises(ValueError, match="'params' argument is empty"):
+        AdamW([])
 
 
 # --------------------------------------------------------------------------- schedules

@@ -23,6 +23,18 @@ Schedules change :math:`\\eta` over the steps :math:`t = 0, 1, \\dots`:
 * cosine annealing :math:`\\eta_t = \\eta_{\\min} + \\frac12(\\eta_0 - \\eta_{\\min})
   (1 + \\cos(\\pi t / T))` (:func:`cosine_lr`, :class:`CosineLR`), optionally after a linear
   warm-up.
+
+:class:`Adam` keeps running averages of the gradient and of its square and divides by the
+root of the second, with bias correction for the zero initial state (step :math:`t = 1, 2, \\dots`):
+
+.. math::
+   m_t &= \\beta_1 m_{t-1} + (1 - \\beta_1)\\, g_t, \\qquad
+   v_t = \\beta_2 v_{t-1} + (1 - \\beta_2)\\, g_t^2,\\\\
+   w_t &= w_{t-1} - \\eta\\, \\frac{m_t / (1 - \\beta_1^t)}{\\sqrt{v_t / (1 - \\beta_2^t)} + \\epsilon}.
+
+Weight decay comes in two forms: added to the gradient, :math:`g_t \\leftarrow g_t + \\lambda w`
+(``torch.optim.Adam``'s ``weight_decay``), or *decoupled*, :math:`w \\leftarrow (1 - \\eta\\lambda) w`
+before the Adam step (:class:`AdamW`, ``torch.optim.AdamW``).
 """
 
 from __future__ import annotations
@@ -40,6 +52,8 @@ from .utils import is_torch
 
 __all__ = [
     "SGD",
+    "Adam",
+    "AdamW",
     "step_lr",
     "cosine_lr",
     "StepLR",
@@ -147,6 +161,152 @@ class SGD:
             f"SGD(lr={self.lr:g}, momentum={self.momentum:g}, "
             f"weight_decay={self.weight_decay:g}, nesterov={self.nesterov})"
         )
+
+
+class Adam:
+    """Adam with bias correction, and L2 or decoupled weight decay (AdamW).
+
+    For each parameter :math:`w` with gradient :math:`g`, at step :math:`t = 1, 2, \\dots`
+    (state :math:`m_0 = v_0 = 0`):
+
+    .. math::
+       g &\\leftarrow g + \\lambda w \\quad\\text{(only if not decoupled)}, \\qquad
+       w \\leftarrow (1 - \\eta\\lambda)\\, w \\quad\\text{(only if decoupled)},\\\\
+       m &\\leftarrow \\beta_1 m + (1 - \\beta_1) g, \\qquad
+       v \\leftarrow \\beta_2 v + (1 - \\beta_2) g^2,\\\\
+       w &\\leftarrow w - \\eta\\, \\frac{m / (1 - \\beta_1^t)}{\\sqrt{v / (1 - \\beta_2^t)} + \\epsilon}.
+
+    With ``decoupled=False`` these are the rules of ``torch.optim.Adam``, with ``decoupled=True``
+    those of ``torch.optim.AdamW`` (:class:`AdamW` is this class with ``decoupled=True``). The
+    L2 form's penalty gradient :math:`\\lambda w` is divided by :math:`\\sqrt{v}` like the rest of
+    the gradient, so weights with large gradients are barely decayed; the decoupled form shrinks
+    every weight by the same factor :math:`1 - \\eta\\lambda` per step.
+
+    Parameters
+    ----------
+    params : iterable of Tensor
+        ``dlcourse.autograd.Tensor`` parameters or ``torch`` tensors, as for :class:`SGD`.
+    lr : float > 0, default 1e-3
+        Learning rate :math:`\\eta`.
+    betas : (float, float) in [0, 1), default (0.9, 0.999)
+        :math:`(\\beta_1, \\beta_2)`.
+    eps : float >= 0, default 1e-8
+        :math:`\\epsilon`, added to the denominator.
+    weight_decay : float >= 0, default 0
+        :math:`\\lambda`.
+    decoupled : bool, default False
+        Decoupled weight decay (AdamW) instead of the L2 gradient term.
+
+    Examples
+    --------
+    >>> from dlcourse.autograd import Tensor
+    >>> w = Tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = Adam([w], lr=0.1)
+    >>> (w * w).sum().backward()         # the first step is lr * sign(g), whatever |g|
+    >>> opt.step()
+    >>> w.data.round(6)
+    array([ 0.9, -1.9])
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        decoupled: bool = False,
+    ) -> None:
+        name = type(self).__name__
+        self.params = list(params)
+        if not self.params:
+            raise InvalidParameterError(
+                f"{name}: the 'params' argument is empty; pass model.parameters()."
+            )
+        for i, p in enumerate(self.params):
+            if not (hasattr(p, "data") and hasattr(p, "grad")):
+                raise InvalidParameterError(
+                    f"{name}: parameter {i} must be a Tensor (with .data and .grad). Got "
+                    f"{type(p).__name__}."
+                )
+        self.lr = check_scalar(lr, "lr", float, low=0, closed="neither")
+        if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
+            raise invalid("betas", "a pair (beta1, beta2)", got=repr(betas))
+        self.betas = (
+            check_scalar(betas[0], "betas[0]", float, low=0.0, high=1.0, closed="left"),
+            check_scalar(betas[1], "betas[1]", float, low=0.0, high=1.0, closed="left"),
+        )
+        self.eps = check_scalar(eps, "eps", float, low=0)
+        self.weight_decay = check_scalar(weight_decay, "weight_decay", float, low=0)
+        self.decoupled = bool(decoupled)
+        self.t = 0
+        self.m: list[Any] = [None] * len(self.params)
+        self.v: list[Any] = [None] * len(self.params)
+
+    def step(self) -> None:
+        """One Adam step for every parameter with a gradient (``grad is None``: skipped)."""
+        self.t += 1
+        lr, (b1, b2), eps, wd = self.lr, self.betas, self.eps, self.weight_decay
+        bc1, bc2 = 1 - b1**self.t, 1 - b2**self.t  # bias corrections
+        no_grad = contextlib.nullcontext()
+        if any(is_torch(p) for p in self.params):
+            no_grad = sys.modules["torch"].no_grad()
+        with no_grad:
+            for i, p in enumerate(self.params):
+                g = p.grad
+                if g is None:
+                    continue
+                w = p.data
+                if wd and self.decoupled:
+                    w *= 1 - lr * wd
+                elif wd:
+                    g = g + wd * w
+                if self.m[i] is None:
+                    self.m[i], self.v[i] = g * 0.0, g * 0.0
+                m, v = self.m[i], self.v[i]
+                m *= b1
+                m += (1 - b1) * g
+                v *= b2
+                v += (1 - b2) * (g * g)
+                w -= (lr / bc1) * m / (v**0.5 / math.sqrt(bc2) + eps)
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``grad`` to ``None``."""
+        for p in self.params:
+            p.grad = None
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(lr={self.lr:g}, betas={self.betas}, eps={self.eps:g}, "
+            f"weight_decay={self.weight_decay:g}, decoupled={self.decoupled})"
+        )
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay, ``Adam(..., decoupled=True)``; default decay 0.01.
+
+    Same defaults as ``torch.optim.AdamW``. See :class:`Adam` for the update.
+
+    Examples
+    --------
+    >>> from dlcourse.autograd import Tensor
+    >>> w = Tensor([1.0], requires_grad=True)
+    >>> opt = AdamW([w], lr=0.1, weight_decay=0.5)
+    >>> w.grad = np.array([0.0])          # no gradient: only the decay acts
+    >>> opt.step()
+    >>> w.data                            # (1 - 0.1 * 0.5) * 1
+    array([0.95])
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, decoupled=True)
 
 
 # --------------------------------------------------------------------------- schedules
