@@ -30,11 +30,13 @@ root of the second, with bias correction for the zero initial state (step :math:
 .. math::
    m_t &= \\beta_1 m_{t-1} + (1 - \\beta_1)\\, g_t, \\qquad
    v_t = \\beta_2 v_{t-1} + (1 - \\beta_2)\\, g_t^2,\\\\
-   w_t &= w_{t-1} - \\eta\\, \\frac{m_t / (1 - \\beta_1^t)}{\\sqrt{v_t / (1 - \\beta_2^t)} + \\epsilon}.
+   w_t &= w_{t-1} - \\eta\\,
+   \\frac{m_t / (1 - \\beta_1^t)}{\\sqrt{v_t / (1 - \\beta_2^t)} + \\epsilon}.
 
-Weight decay comes in two forms: added to the gradient, :math:`g_t \\leftarrow g_t + \\lambda w`
-(``torch.optim.Adam``'s ``weight_decay``), or *decoupled*, :math:`w \\leftarrow (1 - \\eta\\lambda) w`
-before the Adam step (:class:`AdamW`, ``torch.optim.AdamW``).
+Weight decay comes in two forms: added to the gradient,
+:math:`g_t \\leftarrow g_t + \\lambda w` (``torch.optim.Adam``'s ``weight_decay``), or
+*decoupled*, :math:`w \\leftarrow (1 - \\eta\\lambda) w` before the Adam step (:class:`AdamW`,
+``torch.optim.AdamW``).
 """
 
 from __future__ import annotations
@@ -174,7 +176,8 @@ class Adam:
        w \\leftarrow (1 - \\eta\\lambda)\\, w \\quad\\text{(only if decoupled)},\\\\
        m &\\leftarrow \\beta_1 m + (1 - \\beta_1) g, \\qquad
        v \\leftarrow \\beta_2 v + (1 - \\beta_2) g^2,\\\\
-       w &\\leftarrow w - \\eta\\, \\frac{m / (1 - \\beta_1^t)}{\\sqrt{v / (1 - \\beta_2^t)} + \\epsilon}.
+       w &\\leftarrow w - \\eta\\,
+       \\frac{m / (1 - \\beta_1^t)}{\\sqrt{v / (1 - \\beta_2^t)} + \\epsilon}.
 
     With ``decoupled=False`` these are the rules of ``torch.optim.Adam``, with ``decoupled=True``
     those of ``torch.optim.AdamW`` (:class:`AdamW` is this class with ``decoupled=True``). The
