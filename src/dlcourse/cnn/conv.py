@@ -34,7 +34,7 @@ from .._validation import (
     check_scalar,
     invalid,
 )
-from .im2col import _unfold_columns, output_size, pad2d
+from .im2col import _patch_matrix, _unfold_columns, output_size, pad2d
 
 __all__ = ["conv2d", "conv2d_direct", "Conv2d"]
 
@@ -81,8 +81,8 @@ def _check_conv_args(x, w, b, stride, padding, padding_mode):
     stride = check_pair(stride, "stride", low=1)
     padding = check_pair(padding, "padding", low=0)
     out_hw = output_size(tuple(x4.shape[-2:]), tuple(w.shape[-2:]), stride, padding)
-    xp = pad2d(x4, padding, mode=padding_mode)
-    return x4, unbatched, w, b, stride, out_hw, xp
+    check_option(padding_mode, "padding_mode", ("zeros", "circular"))
+    return x4, unbatched, w, b, stride, padding, out_hw
 
 
 def conv2d(x, w, b=None, stride=1, padding=0, *, padding_mode: str = "zeros"):
@@ -133,9 +133,167 @@ def conv2d(x, w, b=None, stride=1, padding=0, *, padding_mode: str = "zeros"):
             [ 99., 108., 117.],
             [144., 153., 162.]])
     """
-    x4, unbatched, w, b, stride, (ho, wo), xp = _check_conv_args(
+    x4, unbatched, w, b, stride, padding, _ = _check_conv_args(
         x, w, b, stride, padding, padding_mode
     )
+    if padding_mode == "circular":  # wrap around first; autograd folds the border back
+        x4, padding = pad2d(x4, padding, mode="circular"), (0, 0)
+    out = _Conv2dIm2col.apply(x4, w, b, stride, padding)
+    return out[0] if unbatched else out
+
+
+_WIDE_WASTE = 4
+
+
+def _wide_rows(stride, kw, wo) -> bool:
+    """Compute a stride-1 layer on the full padded width (see :func:`_columns`)?
+
+    Yes when the kw - 1 extra columns per row cost at most a quarter more work."""
+    return tuple(stride) == (1, 1) and _WIDE_WASTE * (kw - 1) <= wo
+
+
+def _columns(x, kernel_size, stride, padding, wide):
+    """Pad ``x`` with zeros and build its im2col matrix with one copy: (N, C*kh*kw, L).
+
+    Rows are ordered (c, p, q) like ``w.reshape(O, -1)``. Plain layout (``wide=False``):
+    ``L = Ho*Wo``, column ``i*Wo + j`` is the window at (i, j) (:func:`_patch_matrix`).
+
+    Wide layout (stride 1): ``L = Ho*Wp``, one column per position of the *padded* width.
+    Row (c, p, q) of image n is then a single contiguous run of the flattened padded image,
+    ``xp[n, c].ravel()[p*Wp + q : p*Wp + q + Ho*Wp]`` (a strided view, copied in long runs
+    instead of rows of Wo numbers: 2-3 times faster); the ``kw - 1`` columns ``j >= Wo`` of
+    every row straddle two image rows and are thrown away after the product (an extra zero
+    row at the bottom keeps the last runs inside the image). ``padding`` may be negative
+    (crops), which the transposed convolution of the backward pass uses.
+    """
+    (kh, kw), (ph, pw) = kernel_size, padding
+    n, c = x.shape[:2]
+    if not wide:
+        xp = torch.nn.functional.pad(x, (pw, pw, ph, ph)) if (ph, pw) != (0, 0) else x
+        return _patch_matrix(xp, (kh, kw), stride)
+    xp = torch.nn.functional.pad(x, (pw, pw, ph, ph + 1))  # contiguous, one slack row
+    hp, wp = xp.shape[2] - 1, xp.shape[3]
+    ho = hp - kh + 1
+    runs = xp.as_strided((n, c, kh, kw, ho * wp), (xp.stride(0), xp.stride(1), wp, 1, 1))
+    return runs.reshape(n, c * kh * kw, ho * wp)
+
+
+def _conv_forward(x, w, b, stride, padding, wide):
+    """``conv2d`` with zero padding, without autograd: (output, im2col matrix).
+
+    One copy (the im2col matrix) and one batched matrix product ``w.reshape(O, -1) @
+    cols[n]`` for every image n (the batch of ``bmm``), written straight into an
+    (N, O, Ho, ·) output: no permutation afterwards (only the wide layout's crop).
+    """
+    n = x.shape[0]
+    o, _, kh, kw = w.shape
+    cols = _columns(x, (kh, kw), stride, padding, wide)  # (N, C*kh*kw, L)
+    w_flat = w.reshape(o, -1).expand(n, -1, -1)  # the same matrix for every image, no copy
+    if b is None:
+        out = torch.bmm(w_flat, cols)
+    else:
+        out = torch.baddbmm(b.view(1, o, 1).expand(n, -1, cols.shape[2]), w_flat, cols)
+    ho = (x.shape[2] + 2 * padding[0] - kh) // stride[0] + 1
+    wo = (x.shape[3] + 2 * padding[1] - kw) // stride[1] + 1
+    out = out.view(n, o, ho, -1)
+    return (out[..., :wo].contiguous() if wide else out), cols
+
+
+def _input_grad(g, w, input_hw, stride, padding, g_rows=None):
+    """Gradient of ``conv2d`` with respect to its (unpadded) input x, shape (N, C, H, W).
+
+    ``dL/dx[n, c, u, v] = sum_{o, p, q} g[n, o, i, j] w[o, c, p, q]`` over the windows with
+    ``i*sh + p - ph = u``, ``j*sw + q - pw = v``. Two ways, both one matrix product:
+
+    * a convolution of ``g`` zero-padded by ``k - 1 - p`` with the flipped, transposed
+      filters ``w[:, :, ::-1, ::-1].transpose(0, 1)`` (a "transposed convolution", stride 1
+      only; no scatter). Its im2col matrix has O*kh*kw rows per input pixel;
+    * col2im: the columns' gradient ``w_flat^T @ g`` (C*kh*kw rows per output pixel; fewer
+      when the layer shrinks the image and adds channels, like LeNet's second layer), added
+      back onto the image, one slice-add per kernel offset. With stride 1 in the wide
+      layout of :func:`_columns` (``g_rows``: g with zero columns up to the padded width
+      Wp) every slice is one contiguous run of the flattened padded image.
+
+    Written with differentiable operations, so that second derivatives work.
+    """
+    n, o, ho, wo = g.shape
+    _, c, kh, kw = w.shape
+    (h, wd), (sh, sw), (ph, pw) = input_hw, stride, padding
+    if g_rows is not None and o * h * wd <= 2 * c * ho * wo:
+        w_t = w.flip(2, 3).transpose(0, 1)  # (C, O, kh, kw)
+        return _Conv2dIm2col.apply(g, w_t, None, (1, 1), (kh - 1 - ph, kw - 1 - pw))
+    w_t = w.reshape(o, -1).t().expand(n, -1, -1)  # (N, C*kh*kw, O), no copy
+    if g_rows is not None:  # wide layout, stride 1: runs of Ho*Wp numbers
+        hp, wp = h + 2 * ph, wd + 2 * pw
+        g_cols = torch.bmm(w_t, g_rows.reshape(n, o, -1)).view(n, c, kh, kw, ho * wp)
+        img = g.new_zeros((n, c, (hp + 1) * wp))  # one slack row, as in _columns
+        for p in range(kh):
+            for q in range(kw):
+                img[:, :, p * wp + q : p * wp + q + ho * wp] += g_cols[:, :, p, q]
+        return img.view(n, c, hp + 1, wp)[:, :, ph : ph + h, pw : pw + wd]
+    g_cols = torch.bmm(w_t, g.reshape(n, o, -1)).view(n, c, kh, kw, ho, wo)
+    img = g.new_zeros((n, c, h + 2 * ph, wd + 2 * pw))
+    for p in range(kh):
+        for q in range(kw):
+            img[:, :, p : p + sh * (ho - 1) + 1 : sh, q : q + sw * (wo - 1) + 1 : sw] += g_cols[
+                :, :, p, q
+            ]
+    return img[:, :, ph : ph + h, pw : pw + wd]
+
+
+class _Conv2dIm2col(torch.autograd.Function):
+    """``conv2d`` with zero padding as one autograd node (forward: :func:`_conv_forward`).
+
+    Backward, from the output gradient g (N, O, Ho, Wo) and the saved im2col matrix:
+
+    * bias: ``g.sum((0, 2, 3))``;
+    * filters: ``sum_n g[n] @ cols[n]^T`` (one batched product, summed over the batch; in
+      the wide layout g gets zero columns where the thrown-away outputs were);
+    * input: :func:`_input_grad` (a transposed convolution, or col2im).
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride, padding):
+        wo = (x.shape[3] + 2 * padding[1] - w.shape[3]) // stride[1] + 1
+        wide = _wide_rows(stride, w.shape[3], wo)
+        out, cols = _conv_forward(x, w, b, stride, padding, wide)
+        ctx.save_for_backward(x, w, cols)
+        ctx.stride, ctx.padding, ctx.wide = stride, padding, wide
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w, cols = ctx.saved_tensors
+        n, o = g.shape[:2]
+        gx = gw = gb = None
+        g_rows = g
+        if ctx.wide:  # zero columns where the discarded outputs j >= Wo were
+            wp = x.shape[3] + 2 * ctx.padding[1]
+            g_rows = torch.nn.functional.pad(g, (0, wp - g.shape[3]))
+        if ctx.needs_input_grad[2]:
+            gb = g.sum((0, 2, 3))
+        if ctx.needs_input_grad[1]:
+            if torch.is_grad_enabled():  # create_graph: the columns must depend on x
+                cols = _columns(x, w.shape[-2:], ctx.stride, ctx.padding, ctx.wide)
+            gw = torch.bmm(g_rows.reshape(n, o, -1), cols.transpose(1, 2)).sum(0).view_as(w)
+        if ctx.needs_input_grad[0]:
+            gx = _input_grad(
+                g, w, tuple(x.shape[-2:]), ctx.stride, ctx.padding, g_rows if ctx.wide else None
+            )
+        return gx, gw, gb, None, None
+
+
+def _conv2d_autograd(x, w, b=None, stride=1, padding=0, *, padding_mode: str = "zeros"):
+    """The previous ``conv2d``: im2col + one ``addmm``, differentiated by autograd.
+
+    Kept as a readable reference (and for ``tests/benchmarks/bench_cnn.py``, which times it
+    next to :func:`conv2d`): columns (kh, kw, C, N, Ho, Wo) from ``_unfold_columns`` (its
+    backward is col2im), ``W_flat @ cols``, then a permutation of the (O, N, Ho, Wo) result.
+    """
+    x4, unbatched, w, b, stride, padding, (ho, wo) = _check_conv_args(
+        x, w, b, stride, padding, padding_mode
+    )
+    xp = pad2d(x4, padding, mode=padding_mode)
     n = x4.shape[0]
     o, _, kh, kw = w.shape
     cols = _unfold_columns(xp, (kh, kw), stride)  # (kh, kw, C, N, Ho, Wo), a copy
@@ -163,9 +321,10 @@ def conv2d_direct(x, w, b=None, stride=1, padding=0, *, padding_mode: str = "zer
     ...                conv2d(x, w, stride=2, padding=1), atol=1e-5)
     True
     """
-    x4, unbatched, w, b, (sh, sw), (ho, wo), xp = _check_conv_args(
+    x4, unbatched, w, b, (sh, sw), padding, (ho, wo) = _check_conv_args(
         x, w, b, stride, padding, padding_mode
     )
+    xp = pad2d(x4, padding, mode=padding_mode)
     kh, kw = w.shape[-2:]
     rows = []
     for i in range(ho):

@@ -180,6 +180,22 @@ class _Im2Col(torch.autograd.Function):
         return _col2im_core(grad, ctx.input_size, ctx.stride), None, None
 
 
+def _patch_matrix(xp, kernel_size, stride):
+    """The im2col matrix of an already padded batch, as one copy: (N, C*kh*kw, Ho*Wo).
+
+    ``out[n, (c, p, q), i*Wo + j] = xp[n, c, i*sh + p, j*sw + q]``: the layout of
+    :func:`im2col` and ``F.unfold`` (rows in the order of ``w.reshape(O, -1)``), built from
+    the strided view of :func:`sliding_windows` by a single ``reshape`` copy. Plain torch
+    operations, so autograd can differentiate it (``conv2d`` uses it without autograd in its
+    forward, and with autograd only for second derivatives).
+    """
+    kh, kw = kernel_size
+    n, c = xp.shape[:2]
+    win = xp.unfold(2, kh, stride[0]).unfold(3, kw, stride[1])  # N C Ho Wo kh kw, a view
+    ho, wo = win.shape[2:4]
+    return win.permute(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, ho * wo)
+
+
 def _unfold_columns(xp, kernel_size, stride):
     """Differentiable im2col of a padded batch: (kh, kw, C, N, Ho, Wo)."""
     return _Im2Col.apply(xp, kernel_size, stride)
