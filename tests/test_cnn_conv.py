@@ -245,3 +245,105 @@ def test_conv2d_errors_on_bias_dtype_and_device():
         conv2d(x.long(), w.long())
     with pytest.raises(ValueError, match="must be an integer >= 1"):
         Conv2d(0, 3, 3)
+
+
+# Shapes that take each path of conv2d's custom backward (dlcourse.cnn.conv._Conv2dIm2col):
+# "wide" = stride 1 computed on the padded width (im2col and col2im in long runs),
+# "transposed" = grad_x as a convolution of g with the flipped filters, "col2im" = scatter.
+PATH_CASES = {
+    "wide, transposed (the 3x3 block conv)": ((3, 4, 9, 10), (4, 4, 3, 3), 1, 1),
+    "wide, transposed, padding > k - 1 (crops g)": ((2, 3, 6, 9), (3, 3, 3, 3), 1, (3, 2)),
+    "wide, col2im (more output than input channels)": ((2, 2, 11, 12), (8, 2, 3, 3), 1, 0),
+    "not wide, col2im (LeNet's conv2)": ((3, 6, 12, 12), (16, 6, 5, 5), 1, 0),
+    "strided, col2im": ((2, 3, 9, 11), (4, 3, 3, 3), 2, 1),
+}
+
+
+def _path(xs, ws, stride, padding):
+    from dlcourse.cnn.conv import _wide_rows
+
+    s = (stride, stride) if isinstance(stride, int) else stride
+    p = (padding, padding) if isinstance(padding, int) else padding
+    ref = F.conv2d(torch.zeros(xs), torch.zeros(ws), None, s, p)
+    ho, wo = ref.shape[-2:]
+    wide = _wide_rows(s, ws[3], wo)
+    transposed = wide and ws[0] * xs[2] * xs[3] <= 2 * ws[1] * ho * wo
+    return wide, transposed
+
+
+def test_path_cases_cover_every_path_of_the_backward():
+    paths = {name: _path(*case) for name, case in PATH_CASES.items()}
+    assert set(paths.values()) == {(True, True), (True, False), (False, False)}
+    for name, (wide, transposed) in paths.items():
+        assert name.startswith("wide" if wide else "not wide" if "strided" not in name else "s")
+        assert ("transposed" in name) == transposed
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("case", PATH_CASES.values(), ids=list(PATH_CASES))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_conv2d_paths_match_torch_values_and_gradients(case, dtype, device):
+    xs, ws, stride, padding = case
+    torch.manual_seed(0)
+    x = torch.randn(*xs, dtype=dtype, device=device, requires_grad=True)
+    w = torch.randn(*ws, dtype=dtype, device=device, requires_grad=True)
+    b = torch.randn(ws[0], dtype=dtype, device=device, requires_grad=True)
+    tol = {"rtol": 1e-4, "atol": 1e-4} if dtype == torch.float32 else {"rtol": 1e-10, "atol": 1e-10}
+    ours, ref = conv2d(x, w, b, stride, padding), F.conv2d(x, w, b, stride, padding)
+    assert ours.is_contiguous() and ours.shape == ref.shape
+    torch.testing.assert_close(ours, ref, **tol)
+    g = torch.randn_like(ref)
+    for a, e in zip(
+        torch.autograd.grad(ours, (x, w, b), g), torch.autograd.grad(ref, (x, w, b), g), strict=True
+    ):
+        torch.testing.assert_close(a, e, **tol)
+
+
+@pytest.mark.parametrize("case", PATH_CASES.values(), ids=list(PATH_CASES))
+def test_conv2d_paths_gradcheck_and_gradgradcheck_float64(case):
+    xs, ws, stride, padding = case
+    c, o = min(xs[1], 2), min(ws[0], 3)  # smaller: gradcheck is O(numel^2)
+    small_xs, small_ws = (1, c, *xs[2:]), (o, c, *ws[2:])
+    assert _path(small_xs, small_ws, stride, padding) == _path(xs, ws, stride, padding)
+    xs, ws = small_xs, small_ws
+    torch.manual_seed(0)
+    x = torch.randn(*xs, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(*ws, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(ws[0], dtype=torch.float64, requires_grad=True)
+
+    def f(x, w, b):
+        return conv2d(x, w, b, stride, padding)
+
+    assert torch.autograd.gradcheck(f, (x, w, b))
+    assert torch.autograd.gradgradcheck(f, (x, w, b))
+
+
+def test_conv2d_wide_rows_with_circular_padding_matches_torch_gradients():
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 9, 10, dtype=torch.float64, requires_grad=True)
+    ref = torch.nn.Conv2d(3, 4, 3, padding=1, padding_mode="circular").double()
+    w = ref.weight.detach().clone().requires_grad_(True)
+    b = ref.bias.detach().clone().requires_grad_(True)
+    ours = conv2d(x, w, b, padding=1, padding_mode="circular")
+    expected = ref(x)
+    torch.testing.assert_close(ours, expected)
+    g = torch.randn_like(ours)
+    got = torch.autograd.grad(ours, (x, w, b), g)
+    want = torch.autograd.grad(expected, (x, ref.weight, ref.bias), g)
+    for a, e in zip(got, want, strict=True):
+        torch.testing.assert_close(a, e)
+
+
+def test_previous_implementation_kept_for_the_benchmark_matches_torch():
+    from dlcourse.cnn.conv import _conv2d_autograd
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 7, 8, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(4, 3, 3, 3, dtype=torch.float64, requires_grad=True)
+    ours, ref = _conv2d_autograd(x, w, None, 2, 1), F.conv2d(x, w, None, 2, 1)
+    torch.testing.assert_close(ours, ref)
+    g = torch.randn_like(ref)
+    for a, e in zip(
+        torch.autograd.grad(ours, (x, w), g), torch.autograd.grad(ref, (x, w), g), strict=True
+    ):
+        torch.testing.assert_close(a, e)

@@ -164,7 +164,7 @@ def _columns(x, kernel_size, stride, padding, wide):
     instead of rows of Wo numbers: 2-3 times faster); the ``kw - 1`` columns ``j >= Wo`` of
     every row straddle two image rows and are thrown away after the product (an extra zero
     row at the bottom keeps the last runs inside the image). ``padding`` may be negative
-    (crops), which the transposed convolution of the backward pass uses.
+    (crops; the transposed convolution of the backward pass, outside autograd, uses it).
     """
     (kh, kw), (ph, pw) = kernel_size, padding
     n, c = x.shape[:2]
@@ -221,7 +221,13 @@ def _input_grad(g, w, input_hw, stride, padding, g_rows=None):
     (h, wd), (sh, sw), (ph, pw) = input_hw, stride, padding
     if g_rows is not None and o * h * wd <= 2 * c * ho * wo:
         w_t = w.flip(2, 3).transpose(0, 1)  # (C, O, kh, kw)
-        return _Conv2dIm2col.apply(g, w_t, None, (1, 1), (kh - 1 - ph, kw - 1 - pw))
+        pad_t = (kh - 1 - ph, kw - 1 - pw)
+        if torch.is_grad_enabled():  # create_graph: a differentiable convolution, whose
+            # own backward wants padding >= 0: crop g first where pad_t < 0 (ph > kh - 1)
+            ch, cw = max(0, -pad_t[0]), max(0, -pad_t[1])
+            g_in = g[:, :, ch : g.shape[2] - ch, cw : g.shape[3] - cw]
+            return _Conv2dIm2col.apply(g_in, w_t, None, (1, 1), (pad_t[0] + ch, pad_t[1] + cw))
+        return _conv_forward(g, w_t, None, (1, 1), pad_t, _wide_rows((1, 1), kw, wd))[0]
     w_t = w.reshape(o, -1).t().expand(n, -1, -1)  # (N, C*kh*kw, O), no copy
     if g_rows is not None:  # wide layout, stride 1: runs of Ho*Wp numbers
         hp, wp = h + 2 * ph, wd + 2 * pw
