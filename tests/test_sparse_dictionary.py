@@ -211,3 +211,27 @@ def test_recover_errors():
         recover(A, np.ones(4))
     with pytest.raises(ValueError, match="'lam'"):
         recover(A, np.ones(5), lam=0)
+
+
+def test_atom_update_minimises_on_the_sphere_and_alternation_is_monotone():
+    from dlcourse.sparse import ista, lasso_objective
+
+    rng = np.random.default_rng(7)
+    D_true, X = _planted(seed=7, p=10, K=6, n=200)
+    D = normalize_atoms(rng.standard_normal((10, 6)))
+    Z = np.zeros((200, 6))
+    energies = [lasso_objective(D, X, Z, 0.05)]
+    for _ in range(15):
+        Z = ista(D, X, 0.05, n_iter=10, z0=Z)  # warm-started ISTA: monotone
+        energies.append(lasso_objective(D, X, Z, 0.05))
+        D_new = DictionaryLearning._update_atoms(D, Z.T @ Z, X.T @ Z, X, rng)
+        # atom 0 (updated first) beats every random unit vector in its place
+        R0 = X - Z[:, 1:] @ D[:, 1:].T
+        cand = normalize_atoms(rng.standard_normal((10, 500)))
+        data = 0.5 * ((R0[:, :, None] - Z[:, :1, None] * cand[None]) ** 2).sum(axis=(0, 1))
+        best = 0.5 * ((R0 - np.outer(Z[:, 0], D_new[:, 0])) ** 2).sum()
+        assert best <= data.min() + 1e-12
+        D = D_new
+        energies.append(lasso_objective(D, X, Z, 0.05))
+    assert np.all(np.diff(energies) <= 1e-12 * energies[0])
+    assert energies[-1] < 0.99 * energies[1]  # and it does go down

@@ -23,7 +23,11 @@ with the others fixed is
 .. math:: u_j = d_j + \\frac{b_j - D a_j}{A_{jj}}, \\qquad d_j \\leftarrow u_j / \\|u_j\\|_2 ,
 
 followed by the renormalisation to the unit sphere (the constraint that keeps the codes
-from shrinking to zero while the atoms grow). This is the block-coordinate update of
+from shrinking to zero while the atoms grow). With :math:`A = Z^\\top Z`, :math:`B = X^\\top Z`
+and :math:`R_j = X - \\sum_{i \\ne j} z_{:,i} d_i^\\top` the residual without atom :math:`j`,
+:math:`u_j = R_j^\\top z_{:,j} / A_{jj}`, so :math:`u_j / \\|u_j\\|` is also the exact
+minimiser of the data term over the *unit* sphere: with the codes fixed, an update never
+increases the energy. This is the block-coordinate update of
 Mairal et al. (2009) with renormalisation; an atom that no code uses (:math:`A_{jj} = 0`)
 is re-drawn from a random training signal.
 """
