@@ -1,4 +1,4 @@
-"""Gradient descent, SGD with momentum, and learning-rate schedules.
+"""Gradient descent, SGD with momentum, Adam / AdamW, and learning-rate schedules.
 
 Taught in the chapter *Training neural networks* (book/training).
 
