@@ -1,11 +1,12 @@
 """Benchmark: dlcourse.cnn's from-scratch convolution and the networks of the chapter.
 
-* ``conv2d`` (im2col + one matrix product, col2im backward) against
+* ``conv2d`` (im2col + one batched matrix product, custom backward) against
   ``torch.nn.functional.conv2d``, forward + backward, on LeNet's two layer shapes and on
   the 3 x 3 layers of the residual-vs-plain experiment, with one thread and with all of
   torch's threads. Both run side by side in one process, interleaved (rounds alternate
   which goes first), after a warm-up; the figure is the best round (the least disturbed by
-  other work on the machine).
+  other work on the machine). A second row per shape times the previous implementation
+  (``_conv2d_autograd``, autograd through im2col + addmm) against F.conv2d the same way.
 * LeNet trained on the offline MNIST-5k: test accuracy and training time with our layers,
   against the same network and schedule on torch's layers (one thread).
 * The residual-vs-plain experiment: final training loss of ``deep_net`` at equal depth,
@@ -34,19 +35,32 @@ DEPTH = {
 }
 
 
-def _conv_row(x_shape, w_shape, padding: int, label: str, goal: str, threads: str) -> dict:
+def _conv_rows(x_shape, w_shape, padding: int, label: str, goal: str, threads: str) -> list:
+    """Ours vs F.conv2d, and the previous implementation vs F.conv2d, forward + backward.
+
+    Two interleaved comparisons in a row (each pair alternates who goes first), so that each
+    ratio compares figures measured side by side; the previous implementation
+    (``dlcourse.cnn.conv._conv2d_autograd``: im2col + addmm differentiated by autograd, the
+    conv2d before issue 29) is the second row.
+    """
     import torch
     import torch.nn.functional as F
 
     from dlcourse.cnn import conv2d
+    from dlcourse.cnn.conv import _conv2d_autograd
 
     torch.manual_seed(0)
     x = torch.randn(*x_shape, requires_grad=True)
     w = torch.randn(*w_shape, requires_grad=True)
     b = torch.randn(w_shape[0], requires_grad=True)
     g = torch.randn_like(F.conv2d(x, w, b, padding=padding))
-    ours_out, ref_out = conv2d(x, w, b, padding=padding), F.conv2d(x, w, b, padding=padding)
-    assert torch.allclose(ours_out, ref_out, rtol=1e-4, atol=1e-4)
+    ref_out = F.conv2d(x, w, b, padding=padding)
+    ref_grads = torch.autograd.grad(ref_out, (x, w, b), g)
+    for fn in (conv2d, _conv2d_autograd):  # same values and gradients before timing
+        out = fn(x, w, b, padding=padding)
+        assert torch.allclose(out, ref_out, rtol=1e-4, atol=1e-4)
+        for got, want in zip(torch.autograd.grad(out, (x, w, b), g), ref_grads, strict=True):
+            assert torch.allclose(got, want, rtol=1e-4, atol=1e-3)
 
     def step(fn):
         def run_once():
@@ -55,18 +69,26 @@ def _conv_row(x_shape, w_shape, padding: int, label: str, goal: str, threads: st
 
         return run_once
 
-    t_ours, t_ref, *_ = best_interleaved(
-        step(conv2d), step(F.conv2d), rounds=CONV_ROUNDS, reps=CONV_STEPS, warmup=3
-    )
-    return {
-        "benchmark": f"conv2d fwd+bwd, {label}",
-        "ours": f"{t_ours * 1e3:.2f} ms",
-        "reference": f"{t_ref * 1e3:.2f} ms (F.conv2d)",
-        "ratio": f"{t_ours / t_ref:.2f}x",
-        "goal": goal,
-        "note": f"x {tuple(x_shape)}, w {tuple(w_shape)}, float32; best of {CONV_ROUNDS} "
-        f"interleaved rounds of {CONV_STEPS}; {threads}",
-    }
+    rows = []
+    for name, fn, row_goal in (
+        ("", conv2d, goal),
+        (" (previous implementation)", _conv2d_autograd, "info"),
+    ):
+        t_ours, t_ref, *_ = best_interleaved(
+            step(fn), step(F.conv2d), rounds=CONV_ROUNDS, reps=CONV_STEPS, warmup=3
+        )
+        rows.append(
+            {
+                "benchmark": f"conv2d fwd+bwd, {label}{name}",
+                "ours": f"{t_ours * 1e3:.2f} ms",
+                "reference": f"{t_ref * 1e3:.2f} ms (F.conv2d)",
+                "ratio": f"{t_ours / t_ref:.2f}x",
+                "goal": row_goal,
+                "note": f"x {tuple(x_shape)}, w {tuple(w_shape)}, float32; best of "
+                f"{CONV_ROUNDS} interleaved rounds of {CONV_STEPS}; {threads}",
+            }
+        )
+    return rows
 
 
 def _train(model, split, **kwargs):
@@ -147,11 +169,9 @@ def run() -> list[dict]:
     for n in sorted({1, n_threads}):
         torch.set_num_threads(n)
         label = f"torch threads {n}"
-        rows += [
-            _conv_row((64, 1, 28, 28), (6, 1, 5, 5), 0, "LeNet conv1", "<= 3x", label),
-            _conv_row((64, 6, 12, 12), (16, 6, 5, 5), 0, "LeNet conv2", "<= 3x", label),
-            _conv_row((64, 8, 14, 14), (8, 8, 3, 3), 1, "3x3 block conv", "info", label),
-        ]
+        rows += _conv_rows((64, 1, 28, 28), (6, 1, 5, 5), 0, "LeNet conv1", "<= 3x", label)
+        rows += _conv_rows((64, 6, 12, 12), (16, 6, 5, 5), 0, "LeNet conv2", "<= 3x", label)
+        rows += _conv_rows((64, 8, 14, 14), (8, 8, 3, 3), 1, "3x3 block conv", "<= 2x", label)
     # training: one thread, the reproducible figure on a shared machine (with several
     # threads every small operation may wait for a descheduled thread)
     torch.set_num_threads(1)
