@@ -14,9 +14,22 @@ where :math:`\\tilde x` is ``x`` zero-padded by ``padding`` (or wrapped around w
 ``padding_mode="circular"``). ``conv2d_direct`` computes this with a Python loop over the
 output positions (slow, a readable reference). ``conv2d`` copies every patch into a column
 (:func:`~dlcourse.cnn.im2col.im2col`) so that the whole layer is one matrix product
-``W_flat @ cols`` of a (O, C*kh*kw) by a (C*kh*kw, N*H_out*W_out) matrix; autograd
-differentiates it (the gradient of im2col is col2im). Same results as
-``torch.nn.functional.conv2d``.
+``W_flat @ cols[n]`` of a (O, C*kh*kw) by a (C*kh*kw, H_out*W_out) matrix per image (one
+batched product, ``torch.bmm``). Same results as ``torch.nn.functional.conv2d``.
+
+``conv2d`` is one autograd node with a hand-written backward (``_Conv2dIm2col``): the
+bias gradient is a sum of the output gradient g, the filters' gradient one batched product
+``g[n] @ cols[n]^T``, and the input's gradient a *transposed convolution*: the convolution
+of g, zero-padded by k - 1 - p, with the flipped filters ``w[:, :, ::-1, ::-1]`` with the
+channel axes swapped (stride 1), or col2im, the adjoint of im2col, of ``W_flat^T @ g``.
+Stride-1 layers are computed on the full padded width ("wide rows", see ``_columns``), so
+that the copies move long contiguous runs. Together about 1.5-2 times the time of
+``F.conv2d`` on the chapter's 3x3 layers (``tests/benchmarks/bench_cnn.py``).
+
+``_conv2d_autograd`` is the plainer version the chapter's text describes line by line:
+im2col (its backward is col2im), one ``addmm``, and autograd for everything else. Same
+numbers; on the 3x3 layers it is slower (about 1.3 times with one thread, several times
+with two threads on a busy machine), on LeNet's 5x5 layers about as fast.
 """
 
 from __future__ import annotations
@@ -91,11 +104,11 @@ def conv2d(x, w, b=None, stride=1, padding=0, *, padding_mode: str = "zeros"):
     .. math:: y[n, o, i, j] = b[o] + \\sum_{c, p, q} w[o, c, p, q]\\,
         \\tilde x[n, c, i s_h + p, j s_w + q]
 
-    computed as ``W_flat @ im2col(x)`` with ``W_flat = w.reshape(O, C*kh*kw)`` (one
-    matrix product for the whole batch; internally the rows of both are ordered
-    (kernel row, kernel column, channel), which changes nothing in the sum). Never calls
+    computed as ``W_flat @ im2col(x)[n]`` with ``W_flat = w.reshape(O, C*kh*kw)`` (one
+    batched matrix product for the whole batch), with a hand-written backward (the input's
+    gradient is a transposed convolution or col2im; see the module docstring). Never calls
     ``F.conv2d`` or ``F.unfold``; matches ``torch.nn.functional.conv2d`` (values and
-    gradients, on any device).
+    gradients, on any device; second derivatives too).
 
     Parameters
     ----------

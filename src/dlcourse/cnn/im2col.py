@@ -26,7 +26,9 @@ That is exactly the gradient of ``im2col``, and ``im2col`` uses it as its backwa
 (one strided slice-add per kernel offset, ``kh*kw`` of them, instead of autograd's generic
 rule for overlapping views, which is slower). Internally the columns are built with their
 rows ordered (kernel row, kernel column, channel), so that the block of every kernel
-offset is contiguous; ``conv2d`` orders the filters' entries the same way.
+offset is contiguous; ``conv._conv2d_autograd`` (the plain im2col convolution) orders the
+filters' entries the same way. ``conv2d`` itself uses ``_patch_matrix`` (the layout of
+``im2col``, one copy, no autograd) and its own backward.
 """
 
 from __future__ import annotations
