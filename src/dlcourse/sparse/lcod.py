@@ -171,7 +171,7 @@ def _cod_numpy(D, X, z, lam, n_iter, return_history):
     return z, (np.asarray(hist) if return_history else None)
 
 
-class LCoD(_torch_module_base()):
+class LCoD(_torch_module_base()):  # type: ignore[misc]  # torch is imported lazily
     """Learned coordinate descent (Gregor and LeCun, 2010): :math:`T` CoD steps, trainable.
 
     .. math:: B_0 = W_e x,\\ z_0 = 0;\\quad \\bar z = \\rho_\\theta(B_t),\\quad
