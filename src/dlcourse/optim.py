@@ -68,7 +68,36 @@ def _copy(x: Any) -> Any:
     return x.clone() if is_torch(x) else np.array(x, copy=True)
 
 
-class SGD:
+class _Optimizer:
+    """What the optimizers share: the checked parameter list, ``no_grad`` and ``zero_grad``."""
+
+    def __init__(self, params: Iterable[Any]) -> None:
+        name = type(self).__name__
+        self.params = list(params)
+        if not self.params:
+            raise InvalidParameterError(
+                f"{name}: the 'params' argument is empty; pass model.parameters()."
+            )
+        for i, p in enumerate(self.params):
+            if not (hasattr(p, "data") and hasattr(p, "grad")):
+                raise InvalidParameterError(
+                    f"{name}: parameter {i} must be a Tensor (with .data and .grad). Got "
+                    f"{type(p).__name__}."
+                )
+
+    def _no_grad(self):
+        """``torch.no_grad()`` when a parameter is a torch tensor, else a no-op context."""
+        if any(is_torch(p) for p in self.params):
+            return sys.modules["torch"].no_grad()
+        return contextlib.nullcontext()
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``grad`` to ``None`` (as ``torch`` does by default)."""
+        for p in self.params:
+            p.grad = None
+
+
+class SGD(_Optimizer):
     """Stochastic gradient descent with optional momentum, weight decay and Nesterov.
 
     Update of each parameter :math:`w` with gradient :math:`g` (see the module docstring):
@@ -108,17 +137,7 @@ class SGD:
         weight_decay: float = 0.0,
         nesterov: bool = False,
     ) -> None:
-        self.params = list(params)
-        if not self.params:
-            raise InvalidParameterError(
-                "SGD: the 'params' argument is empty; pass model.parameters()."
-            )
-        for i, p in enumerate(self.params):
-            if not (hasattr(p, "data") and hasattr(p, "grad")):
-                raise InvalidParameterError(
-                    f"SGD: parameter {i} must be a Tensor (with .data and .grad). Got "
-                    f"{type(p).__name__}."
-                )
+        super().__init__(params)
         self.lr = check_scalar(lr, "lr", float, low=0, closed="neither")
         self.momentum = check_scalar(momentum, "momentum", float, low=0.0, high=1.0, closed="left")
         self.weight_decay = check_scalar(weight_decay, "weight_decay", float, low=0)
@@ -132,10 +151,7 @@ class SGD:
     def step(self) -> None:
         """Update every parameter that has a gradient (those with ``grad is None`` are skipped)."""
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
-        no_grad = contextlib.nullcontext()
-        if any(is_torch(p) for p in self.params):
-            no_grad = sys.modules["torch"].no_grad()
-        with no_grad:
+        with self._no_grad():
             for i, p in enumerate(self.params):
                 g = p.grad
                 if g is None:
@@ -153,11 +169,6 @@ class SGD:
                     g = g + mu * v if self.nesterov else v
                 w -= lr * g
 
-    def zero_grad(self) -> None:
-        """Set every parameter's ``grad`` to ``None`` (as ``torch`` does by default)."""
-        for p in self.params:
-            p.grad = None
-
     def __repr__(self) -> str:
         return (
             f"SGD(lr={self.lr:g}, momentum={self.momentum:g}, "
@@ -165,7 +176,7 @@ class SGD:
         )
 
 
-class Adam:
+class Adam(_Optimizer):
     """Adam with bias correction, and L2 or decoupled weight decay (AdamW).
 
     For each parameter :math:`w` with gradient :math:`g`, at step :math:`t = 1, 2, \\dots`
@@ -220,18 +231,7 @@ class Adam:
         weight_decay: float = 0.0,
         decoupled: bool = False,
     ) -> None:
-        name = type(self).__name__
-        self.params = list(params)
-        if not self.params:
-            raise InvalidParameterError(
-                f"{name}: the 'params' argument is empty; pass model.parameters()."
-            )
-        for i, p in enumerate(self.params):
-            if not (hasattr(p, "data") and hasattr(p, "grad")):
-                raise InvalidParameterError(
-                    f"{name}: parameter {i} must be a Tensor (with .data and .grad). Got "
-                    f"{type(p).__name__}."
-                )
+        super().__init__(params)
         self.lr = check_scalar(lr, "lr", float, low=0, closed="neither")
         if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
             raise invalid("betas", "a pair (beta1, beta2)", got=repr(betas))
@@ -251,10 +251,7 @@ class Adam:
         self.t += 1
         lr, (b1, b2), eps, wd = self.lr, self.betas, self.eps, self.weight_decay
         bc1, bc2 = 1 - b1**self.t, 1 - b2**self.t  # bias corrections
-        no_grad = contextlib.nullcontext()
-        if any(is_torch(p) for p in self.params):
-            no_grad = sys.modules["torch"].no_grad()
-        with no_grad:
+        with self._no_grad():
             for i, p in enumerate(self.params):
                 g = p.grad
                 if g is None:
@@ -272,11 +269,6 @@ class Adam:
                 v *= b2
                 v += (1 - b2) * (g * g)
                 w -= (lr / bc1) * m / (v**0.5 / math.sqrt(bc2) + eps)
-
-    def zero_grad(self) -> None:
-        """Set every parameter's ``grad`` to ``None``."""
-        for p in self.params:
-            p.grad = None
 
     def __repr__(self) -> str:
         return (
