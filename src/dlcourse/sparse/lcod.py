@@ -40,7 +40,7 @@ import numpy as np
 
 from .._validation import InvalidParameterError, check_scalar
 from ._arrays import check_lam, prepare, prepare_codes, zeros_like_codes
-from .lista import _as_dictionary_tensor, _torch_module_base
+from .lista import _as_dictionary_tensor, _unrolled_encoder_base
 from .prox import energy, shrink
 
 __all__ = ["cod", "LCoD", "cod_flops", "ista_flops"]
@@ -171,7 +171,7 @@ def _cod_numpy(D, X, z, lam, n_iter, return_history):
     return z, (np.asarray(hist) if return_history else None)
 
 
-class LCoD(_torch_module_base()):  # type: ignore[misc]  # torch is imported lazily
+class LCoD(_unrolled_encoder_base()):  # type: ignore[misc]  # torch is imported lazily
     """Learned coordinate descent (Gregor and LeCun, 2010): :math:`T` CoD steps, trainable.
 
     .. math:: B_0 = W_e x,\\ z_0 = 0;\\quad \\bar z = \\rho_\\theta(B_t),\\quad
@@ -234,23 +234,11 @@ class LCoD(_torch_module_base()):  # type: ignore[misc]  # torch is imported laz
         self.theta = torch.nn.Parameter(torch.full((n_atoms,), lam, dtype=D.dtype, device=D.device))
         self.register_buffer("D", D)
 
-    @property
-    def n_features(self) -> int:
-        return self.W_e.in_features
-
-    @property
-    def n_atoms(self) -> int:
-        return self.W_e.out_features
-
     def forward(self, x):
         """Codes (n_signals, n_atoms) of signals ``x`` of shape (n_signals, n_features)."""
         import torch
 
-        if x.ndim not in (1, 2) or x.shape[-1] != self.n_features:
-            raise InvalidParameterError(
-                f"LCoD expects signals of shape (n_signals, {self.n_features}) or "
-                f"({self.n_features},). Got {tuple(x.shape)}."
-            )
+        self._check_signals(x)
         B = self.W_e(x)
         z = torch.zeros_like(B)
         for _ in range(self.n_steps):

@@ -18,6 +18,7 @@ steps, codes that ISTA needs many more iterations to reach.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -38,10 +39,31 @@ from .prox import shrink
 __all__ = ["LISTA", "train_lista", "code_error"]
 
 
-def _torch_module_base():
+@functools.cache
+def _unrolled_encoder_base():
+    """``torch.nn.Module`` with what LISTA and LCoD share: the sizes of ``W_e`` and the check of
+    the signals' shape (torch is imported lazily, so the class is made on first use)."""
     import torch
 
-    return torch.nn.Module
+    class UnrolledEncoder(torch.nn.Module):
+        W_e: torch.nn.Linear  # the encoder of the signals, set by the subclass
+
+        @property
+        def n_features(self) -> int:
+            return self.W_e.in_features
+
+        @property
+        def n_atoms(self) -> int:
+            return self.W_e.out_features
+
+        def _check_signals(self, x) -> None:
+            if x.ndim not in (1, 2) or x.shape[-1] != self.n_features:
+                raise InvalidParameterError(
+                    f"{type(self).__name__} expects signals of shape (n_signals, "
+                    f"{self.n_features}) or ({self.n_features},). Got {tuple(x.shape)}."
+                )
+
+    return UnrolledEncoder
 
 
 def _as_dictionary_tensor(D: Any):
@@ -60,7 +82,7 @@ def _as_dictionary_tensor(D: Any):
     return t
 
 
-class LISTA(_torch_module_base()):
+class LISTA(_unrolled_encoder_base()):  # type: ignore[misc]  # torch is imported lazily
     """Learned ISTA (Gregor and LeCun, 2010): :math:`K` ISTA steps with learnable weights.
 
     .. math:: z_1 = \\rho_\\theta(W_e x), \\qquad z_{k+1} = \\rho_\\theta(W_e x + S z_k),
@@ -124,21 +146,9 @@ class LISTA(_torch_module_base()):
         )
         self.register_buffer("D", D)
 
-    @property
-    def n_features(self) -> int:
-        return self.W_e.in_features
-
-    @property
-    def n_atoms(self) -> int:
-        return self.W_e.out_features
-
     def forward(self, x):
         """Codes (n_signals, n_atoms) of signals ``x`` of shape (n_signals, n_features)."""
-        if x.ndim not in (1, 2) or x.shape[-1] != self.n_features:
-            raise InvalidParameterError(
-                f"LISTA expects signals of shape (n_signals, {self.n_features}) or "
-                f"({self.n_features},). Got {tuple(x.shape)}."
-            )
+        self._check_signals(x)
         b = self.W_e(x)
         z = shrink(b, self.theta)
         for _ in range(self.n_layers - 1):
