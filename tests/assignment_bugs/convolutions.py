@@ -1,4 +1,4 @@
-"""Single-bug submissions of the convolutions assignment (see ``tests/assignment_bugs/__init__.py``).
+"""Single-bug submissions of the convolutions assignment (``tests/assignment_bugs/__init__.py``).
 
 Part E calls the student's ``conv2d`` (and so ``im2col``) of Part A, so a bug in Part A would
 cost Part E's points too: the bugs here are chosen in answers no later answer calls.
