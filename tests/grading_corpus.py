@@ -267,12 +267,6 @@ def _wrong_answers(release: NotebookNode) -> NotebookNode:
     return release
 
 
-def _last_function(nb: NotebookNode) -> str:
-    names = _functions(nb.cells[_last_answer(nb)].source)
-    assert names, "the last answer cell defines no function"
-    return names[-1]
-
-
 # -- hostile code ---------------------------------------------------------------------------------
 PATCH_CHECKS = """
 # hostile: make every check the tests could use succeed, in this process
@@ -789,12 +783,14 @@ def _append_to_last(text: str) -> Builder:
 
 
 def _redefine_last(body: str) -> Builder:
-    """The solution, with the last task's function redefined (after the honest one) as ``body``."""
+    """The solution, with every function of the last task redefined (after the honest ones) as
+    ``body``; ``{name}`` in ``body`` stands for the function's own name."""
 
     def build(source, release, folder, ctx):
-        name = _last_function(source)
-        body_text = textwrap.indent(textwrap.dedent(body).strip("\n"), "    ")
-        _append(source.cells[_last_answer(source)], f"def {name}(*args, **kwargs):\n{body_text}")
+        cell = source.cells[_last_answer(source)]
+        for name in _functions(cell.source):
+            text = textwrap.dedent(body).strip("\n").replace("{name}", name)
+            _append(cell, f"def {name}(*args, **kwargs):\n{textwrap.indent(text, '    ')}")
         _write(source, folder, ctx)
 
     return build
@@ -1603,7 +1599,14 @@ _ZEROED_FAIL = tuple(
     g
     for t in tasks(_SRC)
     if t["grade_id"]
-    in ("softmax", "forward_backward", "numerical_gradient", "relative_error", "gd_least_squares")
+    in (
+        "softmax",
+        "forward_backward",
+        "numerical_gradient",
+        "relative_error",
+        "gd_least_squares",
+        "heavy_ball",
+    )
     for g in t["grade_ids"]
     if g != "test_gd_validation"
 )
@@ -1669,7 +1672,7 @@ CORPUS: list[Case] = [
         "memory_error_in_last_task",
         _redefine_last("import numpy as np\n\nreturn np.ones(50 * 2**30 // 8)"),
         LOSES_LAST,
-        "correct, but the last task's function allocates 50 GiB when called",
+        "correct, but the last task's functions allocate 50 GiB when called",
         needs_sandbox=True,
     ),
     Case(
@@ -1681,9 +1684,9 @@ CORPUS: list[Case] = [
     ),
     Case(
         "infinite_recursion_in_last_task",
-        _redefine_last(f"return {_last_function(_SRC)}(*args, **kwargs)"),
+        _redefine_last("return {name}(*args, **kwargs)"),
         LOSES_LAST,
-        "correct, but the last task's function recurses forever (RecursionError)",
+        "correct, but the last task's functions recurse forever (RecursionError)",
     ),
     Case(
         "c_stack_overflow_cell",
@@ -1701,7 +1704,7 @@ CORPUS: list[Case] = [
         "sleep_in_last_task",
         _redefine_last("import time\n\ntime.sleep(10**6)"),
         Expect("graded", _LAST, events=(TIMED_OUT,)),
-        "correct, but the last task's function sleeps for 11 days when a test calls it",
+        "correct, but the last task's functions sleep for 11 days when a test calls them",
     ),
     Case(
         "uninterruptible_hang",
@@ -2059,12 +2062,14 @@ CORPUS: list[Case] = [
 # -- compatible mode ------------------------------------------------------------------------------
 FLAGGED = "flagged for review"
 # the tests that always-equal answers and patched checks cannot pass when they run in the
-# student's process (as nbgrader runs them): they check exceptions, in-place changes, shapes
+# student's process (as nbgrader runs them): they check exceptions, in-place changes, shapes,
+# types (measured_rate must return a float)
 _LIAR_FAIL = (
     "test_numerical_gradient_no_mutation",
     "test_relative_error",
     "test_gd_null_space_component",
     "test_gd_validation",
+    "test_heavy_ball_rate",
 )
 # with torch_reference and run_gd redefined, the tests that wrong answers pass there: those
 # that compare forward_backward with torch_reference, and gd_least_squares with run_gd

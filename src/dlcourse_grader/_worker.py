@@ -12,6 +12,7 @@ import importlib.util
 import io
 import os
 import sys
+import tempfile
 import traceback
 import types
 
@@ -364,12 +365,28 @@ class Worker:
         return "pong"
 
 
+def _settle_scratch() -> None:
+    """Settle, while the workdir still has room, the folders that imports create later.
+
+    A submission that fills its workdir must not make the tests' imports fail in its process:
+    ``tempfile`` checks (by writing) and caches its folder on first use, and torch.optim's first
+    use imports ``torch._dynamo``, which creates torch's cache folder at import time.
+    """
+    try:
+        tmp = tempfile.gettempdir()
+        cache = os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", os.path.join(tmp, "torch-cache"))
+        os.makedirs(cache, exist_ok=True)
+    except OSError:
+        pass
+
+
 def main() -> None:
     rfd, wfd = int(sys.argv[1]), int(sys.argv[2])
     os.set_inheritable(rfd, False)
     os.set_inheritable(wfd, False)
     for name in LAZY_MODULES:
         _lazy(name)
+    _settle_scratch()
     worker = Worker()
     # as in a notebook's kernel, modules beside the notebook can be imported (after the
     # worker's own imports, so that a student's file cannot stand in for them)
