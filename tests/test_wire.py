@@ -639,3 +639,55 @@ def test_slow_generators_run_ahead_then_come_on_demand(typed):
     assert list(itertools.islice(gen, 8)) == list(range(8))  # 4 ahead, 4 on demand
     assert time.monotonic() - started < 10
     assert list(student(typed, "slow_three")()) == [0, 1, 2]  # ends where the student's does
+
+
+METHODS = """
+class Node:
+    def __init__(self, x):
+        self.x = x
+
+    def double(self):
+        return Node(2 * self.x)
+
+
+class Watched:  # customizes attribute access: its methods are fetched as before
+    def __getattribute__(self, name):
+        return object.__getattribute__(self, name)
+
+    def one(self):
+        return 1
+"""
+
+
+def _trips(ep, action):
+    before = ep.round_trips
+    value = action()
+    return value, ep.round_trips - before
+
+
+def test_a_method_call_is_one_round_trip_and_follows_the_class(ep):
+    """``obj.method(...)`` is one message (looked up in the student process when used); a
+    method added to the class later is called the same way, and whatever the name resolves to
+    when used (an instance attribute, a replaced non-callable) is what the test gets."""
+    assert ep.request("run_cell", source=METHODS)["ok"]
+    node = student(ep, "Node")(3)
+    twice, trips = _trips(ep, lambda: node.double())
+    assert trips == 1 and isinstance(twice, _wire.StudentObject)
+    assert twice.x == 6
+    assert node.double.__name__ == "double"  # used other than by a call: fetched then
+    # a method patched in later (as assignments do: Value.relu = _relu) is fused too
+    assert ep.request("run_cell", source="Node.triple = lambda self: Node(3 * self.x)")["ok"]
+    fresh = student(ep, "Node")(2)
+    value, trips = _trips(ep, lambda: fresh.triple().x)
+    assert value == 6 and trips == 2  # the call, then reading x
+    # an instance attribute hides the method: it is what runs, as getattr would give it
+    assert ep.request("run_cell", source="n = Node(5)\nn.double = lambda: 'own'")["ok"]
+    assert student(ep, "n").double() == "own"
+    # replaced by a non-callable after the class was described: the same error as unfused
+    fresh = student(ep, "Node")(1)
+    assert ep.request("run_cell", source="Node.double = 7")["ok"]
+    with pytest.raises(TypeError, match="not callable"):
+        fresh.double()
+    watched = student(ep, "Watched")()
+    value, trips = _trips(ep, lambda: watched.one())
+    assert value == 1 and trips == 2  # getattr, then the call

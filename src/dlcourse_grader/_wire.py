@@ -34,6 +34,7 @@ import select
 import sys
 import time
 import traceback
+import types
 
 MAX_MESSAGE = 64 * 2**20  # bytes; a larger message is a protocol error
 MAX_OBJECTS = 1_000_000  # JSON objects and arrays a message may hold (bounds decoding memory)
@@ -180,6 +181,9 @@ class Endpoint:
         self._trusted_handles: dict[tuple[int, bool], _TrustedHandle] = {}
         self._guarded = False  # encoding what a trusted object's operation returned
         self.proxy_class = None  # class used for references to the other end's objects
+        self.round_trips = 0  # requests answered: those we sent and those we served
+        self._classes: dict[int, tuple] = {}  # classes whose methods we named, and their shape
+        self._class_methods: dict[int, frozenset] = {}  # the other end's: class key -> names
 
     # ---- framing
     def send(self, msg: dict) -> None:
@@ -242,6 +246,7 @@ class Endpoint:
     def request(self, op: str, **fields):
         """Send a request and wait for its response, serving nested requests meanwhile."""
         self._next_id += 1
+        self.round_trips += 1
         rid = self._next_id
         self.send({"k": "req", "id": rid, "op": op, **fields})
         while True:
@@ -260,6 +265,7 @@ class Endpoint:
 
     def handle(self, msg: dict) -> None:
         """Serve one request from the other end and send the response."""
+        self.round_trips += 1
         try:
             value = self._serve(self, msg)
             reply = {"k": "res", "id": msg.get("id"), "ok": True, "v": self.encode(value)}
@@ -406,6 +412,9 @@ class Endpoint:
     def _encode_by_reference(self, obj, t, depth: int):
         """What cannot cross by value: a proxy sent back, a trusted object, a reference."""
         if isinstance(obj, _ProxyBase) and object.__getattribute__(obj, "_ep") is self:
+            attr = object.__getattribute__(obj, "_attr")
+            if attr is not None:  # a method not fetched yet: the owner looks it up on use
+                return {"$": "attr", "of": self.encode(attr[0], depth + 1), "name": attr[1]}
             return {"$": "ref", "side": self._other(), "id": object.__getattribute__(obj, "_id")}
         if self.side == "t" and t is TrustedRef:  # what a trusted object's operation gives
             guarded, self._guarded = self._guarded, True
@@ -428,12 +437,19 @@ class Endpoint:
     def _reference(self, obj) -> dict:
         hid = id(obj)
         self.handles[hid] = obj
-        return {
-            "$": "ref",
-            "side": self.side,
-            "id": hid,
-            "type": type(obj).__name__[:100],
-        }
+        ref = {"$": "ref", "side": self.side, "id": hid, "type": type(obj).__name__[:100]}
+        if self.side == "w":  # the methods of its class, named again when the class changes
+            cls = type(obj)
+            ref["c"] = id(cls)
+            try:
+                shape = tuple(len(vars(klass)) for klass in cls.__mro__)
+            except Exception:  # noqa: BLE001 - a class that hides its namespace: no shortcut
+                shape = None
+            known = self._classes.get(id(cls))
+            if shape is None or known is None or known[1] != shape:
+                self._classes[id(cls)] = (cls, shape)  # keeps the class, so its id stays its own
+                ref["m"] = plain_methods(cls) if shape is not None else []
+        return ref
 
     def _encode_trusted_object(self, obj, free_call: bool):
         """A reference to an object of the tests (an Axes, an optimizer, an estimator) that the
@@ -529,6 +545,8 @@ class Endpoint:
             return decoder(self, d, depth)
         except ProtocolError:
             raise
+        except _LookupFailed as failed:  # the student's own error, not a malformed message
+            raise failed.error from None
         except (KeyError, TypeError, ValueError, RecursionError, AttributeError) as exc:
             raise ProtocolError(f"malformed value {tag!r}: {exc}") from None
         except ImportError as exc:
@@ -572,17 +590,40 @@ class Endpoint:
                 raise ProtocolError("reference to an unknown object")
             return self.handles[hid]
         key = hid if d.get("h") is None else (hid, _int(d["h"]))
+        methods = None
+        if self.side == "t" and d.get("c") is not None:
+            cls_key = _int(d["c"])
+            if d.get("m") is not None:
+                names = d["m"]
+                if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+                    raise ProtocolError("malformed method names")
+                self._class_methods[cls_key] = frozenset(names[:MAX_METHODS])
+            methods = self._class_methods.get(cls_key)
         proxy = self._proxies.get(key)
         if proxy is None:
             kind = self.proxy_class
             if kind is TrustedCallable and d.get("h") is not None:
                 kind = TrustedObject
             proxy = kind._make(self, hid, str(d.get("type", "?")))
+            object.__setattr__(proxy, "_methods", methods)
             if kind is TrustedObject:
                 handle = TrustedCallable._make(self, _int(d["h"]), "handle")
                 object.__setattr__(proxy, "_handle", handle)
             self._proxies[key] = proxy
         return proxy
+
+    def _decode_attr(self, d, depth: int):
+        """A method the tests use without having fetched it (see :meth:`StudentObject.__getattr__`):
+        looked up now, in the student process, exactly as ``getattr`` would have been."""
+        if self.side != "w":
+            raise ProtocolError("only the test process sends attribute references")
+        owner, name = self.decode(d["of"], depth + 1), d["name"]
+        if not isinstance(name, str):
+            raise ProtocolError("malformed attribute reference")
+        try:
+            return getattr(owner, name)
+        except BaseException as exc:  # noqa: BLE001 - the student's error, as getattr gives it
+            raise _LookupFailed(exc) from None
 
     def _decode_pandas(self, d, depth: int):
         import pandas as pd
@@ -1029,6 +1070,7 @@ _DECODERS = {
     ),
     "ntclass": lambda ep, d, depth: namedtuple_class(d["name"], d["fields"]),
     "record": Endpoint._decode_record,
+    "attr": Endpoint._decode_attr,
     "iter": Endpoint._decode_iter,
     "exctype": Endpoint._decode_exctype,
     "frame": Endpoint._decode_pandas,
@@ -1078,14 +1120,16 @@ def error_payload(exc: BaseException, with_traceback: bool = True) -> dict:
 class _ProxyBase:
     """A reference to an object living in the other process."""
 
-    __slots__ = ("_ep", "_id", "_type", "__weakref__")
+    __slots__ = ("_ep", "_id", "_type", "_attr", "_methods", "__weakref__")
 
     @classmethod
-    def _make(cls, ep: Endpoint, hid: int, type_name: str):
+    def _make(cls, ep: Endpoint, hid, type_name: str, attr=None):
         proxy = object.__new__(cls)
         object.__setattr__(proxy, "_ep", ep)
         object.__setattr__(proxy, "_id", hid)
         object.__setattr__(proxy, "_type", type_name)
+        object.__setattr__(proxy, "_attr", attr)  # (owner proxy, name) of an unfetched method
+        object.__setattr__(proxy, "_methods", None)  # names of its class's plain methods
         return proxy
 
     def _call(self, op: str, args: tuple, kwargs: dict):
@@ -1094,6 +1138,38 @@ class _ProxyBase:
         return ep.request(
             op, fn=ep.encode(self), args=ep.encode(list(args)), kwargs=ep.encode(kwargs)
         )
+
+
+MAX_METHODS = 2000  # method names taken per class
+
+
+class _LookupFailed(Exception):
+    """Carries the student's exception out of :meth:`Endpoint.decode` unchanged."""
+
+    def __init__(self, error: BaseException):
+        super().__init__()
+        self.error = error
+
+
+def plain_methods(cls) -> list[str]:
+    """Names of the plain functions of ``cls`` and its bases (what ``obj.name`` gives as a bound
+    method), without special names, and none for a class that customizes attribute access
+    (its ``__getattribute__`` could answer anything)."""
+    try:
+        if cls.__getattribute__ is not object.__getattribute__:
+            return []
+        names, seen = [], set()
+        for klass in cls.__mro__:
+            for name, value in vars(klass).items():
+                if name in seen or not isinstance(name, str):
+                    continue
+                seen.add(name)  # a subclass's attribute hides its bases' of the same name
+                plain = isinstance(value, types.FunctionType)
+                if plain and not (name.startswith("__") and name.endswith("__")):
+                    names.append(name)
+        return names[:MAX_METHODS]
+    except Exception:  # noqa: BLE001 - a class whose metaclass misbehaves: no shortcut
+        return []
 
 
 _FORWARDED_DUNDERS = {
@@ -1118,6 +1194,14 @@ class StudentObject(_ProxyBase):
         # object point NumPy at arbitrary memory here), except a few harmless ones tests read.
         if name.startswith("__") and name.endswith("__") and name not in _FORWARDED_DUNDERS:
             raise AttributeError(name)
+        methods = object.__getattribute__(self, "_methods")
+        if methods is not None and name in methods:
+            # A method of the object's class: no round trip now. The proxy names (self, name)
+            # and the student process looks the method up when the proxy is used, so that
+            # ``obj.method(...)`` is one message instead of two.
+            ep = object.__getattribute__(self, "_ep")
+            hid = ("attr", object.__getattribute__(self, "_id"), name)
+            return StudentObject._make(ep, hid, "method", attr=(self, name))
         return self._op("getattr", self, name)
 
     def __setattr__(self, name, value):

@@ -387,7 +387,7 @@ class AutogradeRun:
         for name, text in notebooks.items():
             out.mkdir(parents=True, exist_ok=True)
             (out / name).write_text(text, encoding="utf-8")
-        keys = ("events", "tests", "answered", "elapsed", "log", "flags", "mode")
+        keys = ("events", "tests", "answered", "elapsed", "log", "flags", "mode", "round_trips")
         detail = {k: result.get(k) for k in keys}
         self.ledger.finish(
             claim,

@@ -196,6 +196,7 @@ class Session:
         self.completed: list[int] = []  # plan indices of student/setup cells that finished
         self.deaths = 0  # student processes lost to a crash or a timeout
         self.starts = 0
+        self.round_trips = 0  # over the pipe, all student processes of this notebook together
         self.proc = None
         self.ep = None
         self.log = None
@@ -275,6 +276,7 @@ class Session:
             except subprocess.TimeoutExpired:
                 pass
         if self.ep is not None:
+            self.round_trips += self.ep.round_trips
             for fd in (self.ep.rfd, self.ep.wfd):
                 try:
                     os.close(fd)
@@ -928,6 +930,7 @@ def grade_notebook(job: dict, sandbox, spec: dict, several: bool) -> dict:
         "answered": plan.answered,
         "notebook": nbformat.writes(plan.notebook),
         "flags": session.flags,
+        "round_trips": session.round_trips,
     }
 
 
@@ -951,6 +954,7 @@ def grade(job: dict, sandbox) -> dict:
         "notebooks": {},
         "flags": [],
         "mode": job.get("mode", "isolated"),
+        "round_trips": 0,
     }
     missing = []
     for spec in specs:
@@ -964,6 +968,7 @@ def grade(job: dict, sandbox) -> dict:
         result["answered"][spec["name"]] = part["answered"]
         result["notebooks"][spec["name"]] = part["notebook"]
         result["flags"] += part["flags"]
+        result["round_trips"] += part["round_trips"]
     if not result["notebooks"]:
         result.update(status="ungradable", reason="; ".join(missing)[:1000])
         return result

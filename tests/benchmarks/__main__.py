@@ -12,6 +12,7 @@ MODULES = [
     "bench_autograd",
     "bench_notebooks",
     "bench_grading",
+    "bench_grading_scale",
     "bench_gnn",
     "bench_cnn",
     "bench_sparse",
