@@ -370,12 +370,12 @@ def _settle_scratch() -> None:
 
     A submission that fills its workdir must not make the tests' imports fail in its process:
     ``tempfile`` checks (by writing) and caches its folder on first use, and torch.optim's first
-    use imports ``torch._dynamo``, which creates torch's cache folder at import time.
+    use imports ``torch._dynamo``, which creates torch's cache folder at import time. That
+    folder is made the temporary folder itself, which exists: nothing new appears in the
+    student's folder (a submission sees only its own files there).
     """
     try:
-        tmp = tempfile.gettempdir()
-        cache = os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", os.path.join(tmp, "torch-cache"))
-        os.makedirs(cache, exist_ok=True)
+        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", tempfile.gettempdir())
     except OSError:
         pass
 
