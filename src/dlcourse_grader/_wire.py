@@ -1141,6 +1141,9 @@ class _ProxyBase:
 
 
 MAX_METHODS = 2000  # method names taken per class
+# ``obj.method(...)`` as one message (see StudentObject.__getattr__); DLCOURSE_WIRE_FUSE=0 turns
+# it off, so that ``make bench`` can measure both ways in one run
+FUSE_METHOD_CALLS = os.environ.get("DLCOURSE_WIRE_FUSE", "1") != "0"
 
 
 class _LookupFailed(Exception):
@@ -1195,7 +1198,7 @@ class StudentObject(_ProxyBase):
         if name.startswith("__") and name.endswith("__") and name not in _FORWARDED_DUNDERS:
             raise AttributeError(name)
         methods = object.__getattribute__(self, "_methods")
-        if methods is not None and name in methods:
+        if methods is not None and name in methods and FUSE_METHOD_CALLS:
             # A method of the object's class: no round trip now. The proxy names (self, name)
             # and the student process looks the method up when the proxy is used, so that
             # ``obj.method(...)`` is one message instead of two.
