@@ -51,6 +51,7 @@ class TesterProcess:
         self.log_path = log_path
         self.tmp: str | None = None
         self._buf = b""
+        self.sent_at = 0.0
 
     def _start(self) -> None:
         env = dict(os.environ)
@@ -81,6 +82,11 @@ class TesterProcess:
 
     def grade(self, job: dict, budget: float) -> dict:
         """Send ``job``, wait at most ``budget`` seconds for its result."""
+        self.send(job)
+        return self.receive(budget)
+
+    def send(self, job: dict) -> None:
+        """Hand ``job`` to the test process (started if need be), which starts on it at once."""
         if self.proc is None or self.proc.poll() is not None:
             self.close()
             self._start()
@@ -90,7 +96,11 @@ class TesterProcess:
         except (BrokenPipeError, OSError):
             self.close()
             raise TesterFailed("the test process could not be started") from None
-        return json.loads(self._read_line(budget))
+        self.sent_at = time.monotonic()
+
+    def receive(self, budget: float) -> dict:
+        """The result of the job sent last, at most ``budget`` seconds after it was sent."""
+        return json.loads(self._read_line(budget - (time.monotonic() - self.sent_at)))
 
     def _read_line(self, budget: float) -> bytes:
         deadline = time.monotonic() + budget
@@ -294,29 +304,49 @@ class AutogradeRun:
 
     # ---- one thread
     def worker(self, slot: int) -> None:
+        """Claim, grade, record, until nothing is left. Pipelined: the next submission is
+        claimed and handed to the test process before the previous one's grades are written,
+        so the test process does not wait while the gradebook is updated."""
         log = self.course.root / ".grading-logs" / f"tester-{slot}.log"
         tester = self.testers[slot] = TesterProcess(log)
+        graded = None  # (claim, heartbeat, result) graded but not yet recorded
+        current = None  # (claim, heartbeat) handed to the test process, no result yet
         try:
             while not self.stop.is_set():
                 claim = self.ledger.claim(
                     self.assignment, self.grader_id, self.lease, students=self.only
                 )
                 if claim is None:
+                    if graded is not None:
+                        done, graded = graded, None
+                        self.finish_one(*done)
+                        continue
                     if self.nothing_left():
                         return
                     time.sleep(min(5.0, self.lease / 4))
                     continue
                 with self.count_lock:
                     self.in_flight += 1
-                try:
-                    self.grade_one(claim, slot)
-                finally:
-                    with self.count_lock:
-                        self.in_flight -= 1
+                beat = _Heartbeat(self.ledger, claim, self.lease)
+                beat.start()
+                current = (claim, beat)
+                sent = self.send_one(claim, slot)
+                if graded is not None:
+                    done, graded = graded, None
+                    self.finish_one(*done)
+                graded, current = (claim, beat, self.receive_one(slot, sent)), None
+            if graded is not None:  # stopped: what is graded is still recorded
+                done, graded = graded, None
+                self.finish_one(*done)
         except BaseException as exc:  # noqa: BLE001 - surfaced after the other threads stop
             self.errors.append(exc)
             self.stop.set()
         finally:
+            for left in (graded, current):  # not recorded: the lease expires, it is graded again
+                if left is not None:
+                    left[1].stopped.set()
+                    with self.count_lock:
+                        self.in_flight -= 1
             tester.close()
 
     def nothing_left(self) -> bool:
@@ -343,19 +373,34 @@ class AutogradeRun:
             "cpu": self.cpus[slot] if self.cpus else None,
         }
 
-    def grade_one(self, claim, slot: int) -> None:
-        beat = _Heartbeat(self.ledger, claim, self.lease)
-        beat.start()
+    def send_one(self, claim, slot: int) -> dict | None:
+        """Hand a claimed submission to the slot's test process; a failure as a result."""
         try:
-            result = self.testers[slot].grade(self.job(claim.student, slot), self.budget)
+            self.testers[slot].send(self.job(claim.student, slot))
         except TesterFailed as exc:
-            result = {"status": "ungradable", "reason": f"grader fault: {exc}"}
+            return {"status": "ungradable", "reason": f"grader fault: {exc}"}
+        return None
+
+    def receive_one(self, slot: int, failed: dict | None) -> dict:
+        """The result of what :meth:`send_one` handed over (or its failure)."""
+        if failed is not None:
+            return failed
+        try:
+            return self.testers[slot].receive(self.budget)
+        except TesterFailed as exc:
+            return {"status": "ungradable", "reason": f"grader fault: {exc}"}
+
+    def finish_one(self, claim, beat: _Heartbeat, result: dict) -> None:
+        """Record a graded submission (its lease renewed until then), unless another grader
+        took it over meanwhile (its result counts)."""
+        try:
+            if not beat.lost:
+                self.record(claim, _clean_tree(result))  # no lone surrogate reaches a file
+                self.bar.update(1)
         finally:
             beat.stopped.set()
-        if beat.lost:
-            return  # another grader took it over; its result counts
-        self.record(claim, _clean_tree(result))  # no lone surrogate reaches a file
-        self.bar.update(1)
+            with self.count_lock:
+                self.in_flight -= 1
 
     def record(self, claim, result: dict) -> None:
         """Write one submission's grades to the gradebook, its notebooks and its outcome."""
