@@ -19,8 +19,10 @@ For features :math:`f_i` with labels :math:`y_i` and Euclidean distances
             {\\operatorname{mean}_i \\min_{y_j \\ne y_i} d_{ij}} .
 
 Both are scale-free (multiplying the features by a constant changes neither). A random
-network keeps them roughly as they are in the input; training shrinks them, most of all
-:math:`r_{\\text{bnd}}`: it pushes the classes apart where they touch.
+ReLU layer keeps them close to their values in the input (it ignores the labels, and its
+shrinking of angles makes :math:`r_{\\text{bnd}}` slightly larger); training lowers both.
+In the chapter's 784-256-10 network on MNIST the average ratio falls a little more than the
+boundary ratio; the lecture's CNN on CIFAR-10 shows the change concentrated at the boundary.
 """
 
 from __future__ import annotations
