@@ -169,8 +169,6 @@ def run() -> list[dict]:
 
 
 if __name__ == "__main__":
-    import sys
-
     from tests.benchmarks import print_table
 
-    print_table(run(notebooks="--no-notebooks" not in sys.argv))
+    print_table(run())
