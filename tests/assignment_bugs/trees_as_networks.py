@@ -17,4 +17,11 @@ BUGS = {
     ),
     # averaging over the samples instead of the trees
     "mean_over_samples": ("forest_vote", "proba = P.mean(axis=0)", "proba = P.mean(axis=1)"),
+    # the log-likelihood minimised instead of the negative log-likelihood: gradient *ascent* on
+    # the loss, so the soft tree learns the wrong leaves (part E's training task only)
+    "likelihood_minimised": (
+        "train_soft_tree",
+        "loss = -log_p[torch.arange(len(y), device=dev), y].mean()",
+        "loss = log_p[torch.arange(len(y), device=dev), y].mean()",
+    ),
 }
