@@ -5,6 +5,13 @@ passes a negative ``lam``), so each bug costs exactly its own task's points.
 """
 
 BUGS = {
+    # A2: the PCA directions themselves, no trained auto-encoder behind decoder_weight (the
+    # visible test's angles pass; the hidden test compares with lin_ae's weights)
+    "decoder_weight_from_svd": (
+        "linear_ae",
+        "decoder_weight = lin_ae[1].weight.detach().numpy()",
+        "decoder_weight = np.linalg.svd(x_lr.numpy() - x_lr.numpy().mean(0))[2][:3].T",
+    ),
     # B1: no check of lam < 0 (B2 trains with lam >= 0 only)
     "sparse_penalty_no_lam_check": (
         "sparse_penalty",
