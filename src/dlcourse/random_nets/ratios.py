@@ -11,9 +11,9 @@ For features :math:`f_i` with labels :math:`y_i` and Euclidean distances
   .. math:: r_{\\text{avg}} = \\frac{\\operatorname{mean}_{y_i = y_j,\\, i \\ne j} d_{ij}}
             {\\operatorname{mean}_{y_i \\ne y_j} d_{ij}} ;
 
-* *boundary points*: for every point, the distance to its nearest neighbour in its own class
-  over the distance to its nearest point of another class (the pair across the class
-  boundary), averaged:
+* *boundary points*: the distance from each point to its nearest neighbour in its own class,
+  averaged over the points, over the distance to its nearest point of another class (the pair
+  across the class boundary), averaged the same way (a ratio of means):
 
   .. math:: r_{\\text{bnd}} = \\frac{\\operatorname{mean}_i \\min_{y_j = y_i, j \\ne i} d_{ij}}
             {\\operatorname{mean}_i \\min_{y_j \\ne y_i} d_{ij}} .
