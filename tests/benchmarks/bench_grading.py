@@ -60,9 +60,15 @@ def _plain_nbgrader(course: Path) -> float:
 
     api = Course(course)._api()
     api.log.setLevel(logging.ERROR)
+    # Our course config makes nbgrader's own autograde refuse (it would run student code outside
+    # the sandbox): the reference is nbgrader as a course without that guard runs it.
+    api.config.Autograde.pre_convert_hook = None
     start = time.perf_counter()
     for student in sorted(os.listdir(course / "submitted")):
-        api.autograde(ASSIGNMENT, student, force=True, create=True)
+        result = api.autograde(ASSIGNMENT, student, force=True, create=True)
+        if not result.get("success"):  # a refusal or a crash is not a fast grader
+            why = result.get("error") or result.get("log")
+            raise RuntimeError(f"plain nbgrader did not grade {student}: {why}")
     return time.perf_counter() - start
 
 
