@@ -116,8 +116,9 @@ def jacobian_spectrum(encoder: Any, x: Any, return_vectors: bool = False):
     """
     import torch
 
-    from .penalties import encoder_jacobian
+    from .penalties import _check_encoder_input, encoder_jacobian
 
+    x = _check_encoder_input(encoder, x, "jacobian_spectrum")
     return_vectors = check_scalar(return_vectors, "return_vectors", bool)
     with torch.no_grad():
         J = encoder_jacobian(encoder, x).detach()

@@ -26,6 +26,33 @@ def _module_base():
     return torch.nn.Module
 
 
+def _in_features(module: Any) -> int | None:
+    """The input size a module declares: a ``Linear``'s ``in_features``, or that of the first
+    layer of a ``Sequential`` (recursively); None when it cannot be read off (then any input is
+    passed on, and the module raises its own error)."""
+    import torch
+
+    while isinstance(module, torch.nn.Sequential) and len(module) > 0:
+        module = module[0]
+    return module.in_features if isinstance(module, torch.nn.Linear) else None
+
+
+def _check_features(x: Any, module: Any, name: str, role: str, caller: str) -> None:
+    """Raise the package's error when tensor ``x``'s last dimension is not what ``module`` takes."""
+    import torch
+
+    if not isinstance(x, torch.Tensor):
+        raise invalid(name, "a torch.Tensor", x, caller)
+    want = _in_features(module)
+    if want is not None and (x.ndim == 0 or x.shape[-1] != want):
+        raise invalid(
+            name,
+            f"a tensor whose last dimension is {want} (the {role}'s in_features)",
+            caller=caller,
+            got=f"shape {tuple(x.shape)}",
+        )
+
+
 def _init_under_seed(seed: Any, build):
     """Call ``build()`` with torch's global RNG seeded by ``seed`` inside a fork (None: as is)."""
     import torch
@@ -65,14 +92,17 @@ class AE(_module_base()):
 
     def encode(self, x):
         """The code :math:`h = f(x)`."""
+        _check_features(x, self.encoder, "x", "encoder", "encode")
         return self.encoder(x)
 
     def decode(self, h):
         """The reconstruction :math:`g(h)` of a code."""
+        _check_features(h, self.decoder, "h", "decoder", "decode")
         return self.decoder(h)
 
     def forward(self, x):
         """The reconstruction :math:`r = g(f(x))`."""
+        _check_features(x, self.encoder, "x", "encoder", "AE")
         return self.decoder(self.encoder(x))
 
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from .._validation import check_option, check_scalar, invalid
 from ..utils import is_torch
+from .models import _in_features
 
 __all__ = ["sparse_penalty", "code_sparsity", "contractive_penalty", "encoder_jacobian"]
 
@@ -129,11 +130,11 @@ def _check_encoder_input(encoder: Any, x: Any, caller: str):
         )
     if not x.is_floating_point():
         raise invalid("x", "a floating-point tensor", caller=caller, got=f"dtype {x.dtype}")
-    lin = _sigmoid_linear(encoder)
-    if lin is not None and lin.in_features != x.shape[1]:
+    want = _in_features(encoder)
+    if want is not None and want != x.shape[1]:
         raise invalid(
             "x",
-            f"of shape (n_samples, {lin.in_features}) to match the encoder's in_features",
+            f"of shape (n_samples, {want}) to match the encoder's in_features",
             caller=caller,
             got=f"{tuple(x.shape)}",
         )
