@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._validation import InvalidParameterError, check_scalar, check_type, invalid
+from .._validation import check_scalar, check_type, invalid
 
 __all__ = ["AE", "LinearAE", "SoftThreshold"]
 
@@ -26,31 +26,93 @@ def _module_base():
     return torch.nn.Module
 
 
-def _in_features(module: Any) -> int | None:
-    """The input size a module declares: a ``Linear``'s ``in_features``, or that of the first
-    layer of a ``Sequential`` (recursively); None when it cannot be read off (then any input is
-    passed on, and the module raises its own error)."""
+def _first_linear(module: Any) -> Any:
+    """The ``Linear`` that first sees a module's input: the module itself, or the first layer
+    of a ``Sequential`` (recursively); None when there is none, or when its weights are not
+    yet materialised (``LazyLinear``), so that nothing can be read off."""
     import torch
 
     while isinstance(module, torch.nn.Sequential) and len(module) > 0:
         module = module[0]
-    return module.in_features if isinstance(module, torch.nn.Linear) else None
+    if not isinstance(module, torch.nn.Linear):
+        return None
+    if any(torch.nn.parameter.is_lazy(p) for p in module.parameters(recurse=False)):
+        return None
+    return module
 
 
-def _check_features(x: Any, module: Any, name: str, role: str, caller: str) -> None:
-    """Raise the package's error when tensor ``x``'s last dimension is not what ``module`` takes."""
+def _in_features(module: Any) -> int | None:
+    """The input size a module declares (see :func:`_first_linear`); None when unknown (then
+    any input is passed on, and the module raises its own error)."""
+    lin = _first_linear(module)
+    return None if lin is None else lin.in_features
+
+
+def _autocast_on(device_type: str) -> bool:
+    """Whether autocast is on for ``device_type`` (it then casts float inputs itself)."""
+    import torch
+
+    try:
+        return bool(torch.is_autocast_enabled(device_type))  # torch >= 2.4
+    except TypeError:  # older torch: one function per device type
+        if device_type == "cpu":
+            return bool(torch.is_autocast_cpu_enabled())
+        return bool(torch.is_autocast_enabled()) if device_type == "cuda" else True
+
+
+def _autocast_casts(t: Any) -> bool:
+    """Whether autocast casts tensor ``t`` (floating, but not float64) for a ``Linear``."""
+    import torch
+
+    return t.is_floating_point() and t.dtype != torch.float64
+
+
+def _check_features(
+    x: Any, module: Any, name: str, role: str, caller: str | None = None, *, matrix: bool = False
+) -> Any:
+    """Raise the package's error unless ``x`` is a tensor that ``module`` can take.
+
+    ``x`` must be a ``torch.Tensor``; with ``matrix``, of shape (n_samples, n_features). When
+    the module starts with a ``Linear`` (see :func:`_first_linear`), its last dimension must
+    be that layer's ``in_features`` and, for a plain ``Linear``, its dtype that of the layer's
+    parameters (under autocast, which casts both, any floating dtype but float64). Only
+    shapes and dtypes are read: no copy, no device synchronisation. Returns ``x`` unchanged.
+    """
     import torch
 
     if not isinstance(x, torch.Tensor):
         raise invalid(name, "a torch.Tensor", x, caller)
-    want = _in_features(module)
-    if want is not None and (x.ndim == 0 or x.shape[-1] != want):
+    lin = _first_linear(module)
+    if matrix and x.ndim != 2:
+        size = "n_features" if lin is None else str(lin.in_features)
+        raise invalid(
+            name,
+            f"a tensor of shape (n_samples, {size})",
+            caller=caller,
+            got=f"shape {tuple(x.shape)}",
+        )
+    if lin is None:
+        return x
+    want = lin.in_features
+    if x.ndim == 0 or x.shape[-1] != want:
         raise invalid(
             name,
             f"a tensor whose last dimension is {want} (the {role}'s in_features)",
             caller=caller,
             got=f"shape {tuple(x.shape)}",
         )
+    if type(lin).forward is not torch.nn.Linear.forward:
+        return x  # a subclass with its own forward (e.g. quantised weights) may cast inputs
+    param = next(lin.parameters(), None)  # not lin.weight: that would run a parametrization
+    if param is not None and x.dtype != param.dtype:
+        if not (_autocast_casts(x) and _autocast_casts(param) and _autocast_on(x.device.type)):
+            raise invalid(
+                name,
+                f"a tensor of dtype {param.dtype}, the dtype of the {role}'s weights",
+                caller=caller,
+                got=f"dtype {x.dtype}",
+            )
+    return x
 
 
 def _init_under_seed(seed: Any, build):
@@ -92,17 +154,17 @@ class AE(_module_base()):
 
     def encode(self, x):
         """The code :math:`h = f(x)`."""
-        _check_features(x, self.encoder, "x", "encoder", "encode")
+        _check_features(x, self.encoder, "x", "encoder", f"{type(self).__name__}.encode")
         return self.encoder(x)
 
     def decode(self, h):
         """The reconstruction :math:`g(h)` of a code."""
-        _check_features(h, self.decoder, "h", "decoder", "decode")
+        _check_features(h, self.decoder, "h", "decoder", f"{type(self).__name__}.decode")
         return self.decoder(h)
 
     def forward(self, x):
         """The reconstruction :math:`r = g(f(x))`."""
-        _check_features(x, self.encoder, "x", "encoder", "AE")
+        _check_features(x, self.encoder, "x", "encoder", type(self).__name__)
         return self.decoder(self.encoder(x))
 
 
@@ -189,12 +251,19 @@ class SoftThreshold(_module_base()):
         self.theta = torch.nn.Parameter(torch.full((n_units,), init, dtype=dtype, device=device))
 
     def forward(self, v):
+        import torch
+
         from ..sparse.prox import shrink
 
-        if v.shape[-1] != self.theta.shape[0]:
-            raise InvalidParameterError(
-                f"SoftThreshold has {self.theta.shape[0]} units but got inputs of shape "
-                f"{tuple(v.shape)}."
+        n = self.theta.shape[0]
+        if not isinstance(v, torch.Tensor):
+            raise invalid("v", "a torch.Tensor", v, type(self).__name__)
+        if v.ndim == 0 or v.shape[-1] != n:
+            raise invalid(
+                "v",
+                f"a tensor whose last dimension is {n} (the layer has {n} units)",
+                caller=type(self).__name__,
+                got=f"shape {tuple(v.shape)}",
             )
         return shrink(v, self.theta.abs())
 

@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_option, check_scalar, invalid
+from .._validation import check_ndim, check_option, check_scalar, invalid
 from ..utils import is_torch
-from .models import _in_features
+from .models import _check_features
 
 __all__ = ["sparse_penalty", "code_sparsity", "contractive_penalty", "encoder_jacobian"]
 
@@ -72,8 +72,7 @@ def sparse_penalty(h: Any, lam: float = 1.0, reduction: str = "mean") -> Any:
         from .._validation import as_float_array
 
         h = as_float_array(h, "h", ndim=(1, 2), allow_nan=True)
-    if h.ndim not in (1, 2):
-        raise invalid("h", "of shape (n_samples, code_dim) or (code_dim,)", got=f"{tuple(h.shape)}")
+    check_ndim(h, "h", (1, 2), what="a tensor of shape (n_samples, code_dim) or (code_dim,)")
     per = lam * abs(h).sum(-1)
     if per.ndim == 0:
         return per if is_torch(per) else float(per)
@@ -118,26 +117,15 @@ def _sigmoid_linear(encoder: Any):
 
 
 def _check_encoder_input(encoder: Any, x: Any, caller: str):
+    """``x`` must be a floating tensor of shape (n_samples, n_features) that ``encoder`` takes
+    (its first ``Linear``'s ``in_features`` and dtype, when it has one)."""
     import torch
 
     if not isinstance(encoder, torch.nn.Module) and not callable(encoder):
         raise invalid("encoder", "a torch.nn.Module or a callable", encoder, caller)
-    if not is_torch(x):
-        raise invalid("x", "a torch.Tensor", x, caller)
-    if x.ndim != 2:
-        raise invalid(
-            "x", "a tensor of shape (n_samples, n_features)", caller=caller, got=f"{tuple(x.shape)}"
-        )
+    _check_features(x, encoder, "x", "encoder", caller, matrix=True)
     if not x.is_floating_point():
         raise invalid("x", "a floating-point tensor", caller=caller, got=f"dtype {x.dtype}")
-    want = _in_features(encoder)
-    if want is not None and want != x.shape[1]:
-        raise invalid(
-            "x",
-            f"of shape (n_samples, {want}) to match the encoder's in_features",
-            caller=caller,
-            got=f"{tuple(x.shape)}",
-        )
     return x
 
 

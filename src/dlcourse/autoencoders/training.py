@@ -31,6 +31,32 @@ PENALTIES = ("none", "sparse", "contractive")
 NOISES = ("none", "gaussian", "mask")
 
 
+def _check_n_features(model: Any, x: Any) -> None:
+    """``x``'s columns must be what the model's first ``Linear`` takes (its encoder's, for an
+    :class:`~dlcourse.autoencoders.AE`), checked once for the whole of ``x`` rather than per
+    batch; the dtype is not checked, since ``x`` is cast to the model's. Only models whose
+    ``forward`` is known to hand ``x`` to that layer are checked (an AE, a Sequential, a
+    Linear); any other model raises its own error."""
+    import torch
+
+    from .models import AE, _in_features
+
+    forward = type(model).forward
+    if forward is AE.forward:
+        first = model.encoder
+    elif forward in (torch.nn.Sequential.forward, torch.nn.Linear.forward):
+        first = model
+    else:
+        return
+    want = _in_features(first)
+    if want is not None and x.shape[1] != want:
+        raise invalid(
+            "x",
+            f"a matrix of shape (n_samples, {want}) (the encoder's in_features)",
+            got=f"shape {tuple(x.shape)}",
+        )
+
+
 def _objective_module(model, penalty: str, lam: float):
     import torch
 
@@ -128,6 +154,7 @@ def fit_autoencoder(
     if penalty != "none" and not (hasattr(model, "encoder") and hasattr(model, "decoder")):
         raise invalid("model", f"an AE with encoder and decoder for penalty={penalty!r}", model)
     x = as_tensor(x, "x", ndim=2, allow_nan=False)
+    _check_n_features(model, x)
     if not x.is_floating_point():
         x = x.to(torch.get_default_dtype())
     seed_int = check_scalar(seed, "seed", int, low=0)
@@ -189,6 +216,7 @@ def reconstruction_error(model: Any, x: Any, target: Any = None, batch_size: int
         raise invalid("model", "a torch.nn.Module", model)
     batch_size = check_scalar(batch_size, "batch_size", int, low=1)
     x = as_tensor(x, "x", ndim=2)
+    _check_n_features(model, x)
     t = x if target is None else as_tensor(target, "target", ndim=2)
     if tuple(t.shape) != tuple(x.shape):
         raise invalid(
