@@ -2,8 +2,8 @@
 
 ``python -m autograder autograde`` grades a small course (``--jobs 1``) with its own TMPDIR.
 While the first submission sleeps in a cell (a ``sleep`` whose argument marks it), the test
-kills the grader's test process (``python -m dlcourse_grader.tester``, found by its command line
-among the grader's children) with SIGKILL. The grader must record that submission as
+kills the grader's test process (``python -m dlcourse_grader._tester_main``, found by its
+command line among the grader's children) with SIGKILL. The grader must record that submission as
 ungradable (a grader fault), start a new test process, grade the next submission normally,
 and leave nothing in TMPDIR but the slot locks (the killed process's ``dlcourse-tester-*``
 folder, which holds the students' ``dlcourse-grade-*`` working folders, is removed when the
@@ -134,7 +134,7 @@ def _kill_the_test_process_mid_submission(tmp_path: Path, mark: str) -> None:
         testers = [
             pid
             for pid in _pids()
-            if _parent(pid) == grader.pid and b"dlcourse_grader.tester" in _cmdline(pid)
+            if _parent(pid) == grader.pid and b"dlcourse_grader._tester_main" in _cmdline(pid)
         ]
         assert len(testers) == 1, f"expected one test process of this grader, got {testers}"
         os.kill(testers[0], signal.SIGKILL)

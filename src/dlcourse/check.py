@@ -36,6 +36,7 @@ from pathlib import Path
 from . import __version__
 from ._offlimits import MESSAGE as OFF_LIMITS_MESSAGE
 from ._offlimits import scan_source
+from ._startup import skip_slow_optional_imports
 
 __all__ = ["CheckResult", "TestOutcome", "check_notebook", "ipc_kernel", "main"]
 
@@ -308,6 +309,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """``dlcourse-check``: exit 0 when every visible test passes (with --invert: fails)."""
+    skip_slow_optional_imports()
     args = _parser().parse_args(argv)
     if args.timeout is not None and args.timeout < 1:
         print("dlcourse-check: --timeout must be an integer >= 1", file=sys.stderr)

@@ -27,6 +27,9 @@ def missing_extra(exc: ModuleNotFoundError, extra: str, needed: set[str]) -> str
 
 def main(argv: list[str] | None = None) -> int:
     """``dlcourse-grade``: the grading tool's command line (see ``--help``)."""
+    from dlcourse._startup import skip_slow_optional_imports
+
+    skip_slow_optional_imports()
     try:
         from .cli import main as cli_main
 

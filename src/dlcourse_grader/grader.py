@@ -39,7 +39,7 @@ class TesterFailed(Exception):
 
 
 class TesterProcess:
-    """A long-lived ``python -m dlcourse_grader.tester`` that grades one job at a time.
+    """A long-lived test process (``python -m dlcourse_grader._tester_main``), one job at a time.
 
     Its temporary files (the students' working folders) live in a folder of its own, removed
     whenever the process is closed, so a test process that is killed mid-submission leaves
@@ -71,7 +71,7 @@ class TesterProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "dlcourse_grader.tester"],
+                [sys.executable, "-m", "dlcourse_grader._tester_main"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,

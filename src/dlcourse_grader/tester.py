@@ -1,8 +1,8 @@
 """Grading one submission: student cells in a sandboxed process, tests in this (trusted) one.
 
-The grader starts this module as a long-lived process (``python -m dlcourse_grader.tester``) per
-parallel slot and sends it one job per line on stdin; it answers one result per line on
-stdout. For each submission:
+The grader starts a long-lived process per parallel slot that runs :func:`main`
+(``python -m dlcourse_grader._tester_main``) and sends it one job per line on stdin; it answers
+one result per line on stdout. For each submission:
 
 1. the submitted notebook is read and merged with the source (:mod:`dlcourse_grader.submission`);
 2. a fresh student process (``_worker.py``) starts in the sandbox, and runs the student's cells
