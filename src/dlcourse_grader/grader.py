@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,10 @@ GRADING_MARGIN = 120.0  # seconds a test process may take beyond its cells' time
 
 class TesterFailed(Exception):
     """The test process died or hung (a grader fault, not a student's)."""
+
+
+# what SQLAlchemy says of nbgrader's new submissions (see AutogradeRun.quiet_gradebook)
+NBGRADER_AUTOFLUSH_WARNING = r"Object of type <Submitted(Assignment|Notebook)> not in session"
 
 
 class TesterProcess:
@@ -276,6 +281,7 @@ class AutogradeRun:
             file=sys.stderr,
         )
         self.gb = self.course.gradebook()
+        self.quiet_gradebook()
         threads = [
             threading.Thread(target=self.worker, args=(i,), daemon=True) for i in range(self.jobs)
         ]
@@ -293,6 +299,19 @@ class AutogradeRun:
             self.gb.close()
         if self.errors:
             raise RuntimeError(f"grading stopped: {self.errors[0]!r}") from self.errors[0]
+
+    @staticmethod
+    def quiet_gradebook() -> None:
+        """Silence SQLAlchemy's warning about nbgrader's new submissions.
+
+        ``Gradebook.add_submission`` reads a new submission's notebooks before the submission
+        is in its session, and SQLAlchemy warns that it will not add it "along" those relations
+        (three warnings per new submission, which plain ``nbgrader autograde`` prints too, as
+        its documentation shows); the submission is added right after, with all its grades.
+        """
+        from sqlalchemy.exc import SAWarning
+
+        warnings.filterwarnings("ignore", NBGRADER_AUTOFLUSH_WARNING, SAWarning)
 
     def report(self) -> list[GradeResult]:
         results = {r.student: r for r in self.course.results(self.assignment, self.present)}
