@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 COLUMNS = ["benchmark", "ours", "reference", "ratio", "goal", "note"]
 
 
-def print_table(rows: list[dict]) -> None:
-    """Print rows (dicts with the keys in COLUMNS) as an aligned Markdown table."""
+def print_table(rows: list[dict], file=None) -> None:
+    """Print rows (dicts with the keys in COLUMNS) as an aligned Markdown table to ``file``
+    (standard output by default)."""
+    file = file or sys.stdout
     widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in COLUMNS}
     line = "| " + " | ".join(c.ljust(widths[c]) for c in COLUMNS) + " |"
-    print(line)
-    print("|" + "|".join("-" * (widths[c] + 2) for c in COLUMNS) + "|")
+    print(line, file=file)
+    print("|" + "|".join("-" * (widths[c] + 2) for c in COLUMNS) + "|", file=file)
     for r in rows:
-        print("| " + " | ".join(str(r.get(c, "")).ljust(widths[c]) for c in COLUMNS) + " |")
+        cells = " | ".join(str(r.get(c, "")).ljust(widths[c]) for c in COLUMNS)
+        print("| " + cells + " |", file=file, flush=True)
 
 
 def best_of(fn, rounds: int) -> tuple[float, object]:

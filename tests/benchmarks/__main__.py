@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import platform
 import sys
+import time
 
 from . import print_table
 
@@ -43,7 +44,12 @@ def main() -> int:
     for name in MODULES:
         module = importlib.import_module(f"{__package__}.{name}")
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        rows.extend(module.run())
+        start = time.perf_counter()
+        new = module.run()
+        rows.extend(new)
+        # each module's rows as soon as they are measured: a run stopped part-way keeps them
+        print(f"{name}: {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+        print_table(new, file=sys.stderr)
     print_table(rows)
     return 0
 
