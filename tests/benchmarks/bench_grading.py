@@ -124,18 +124,19 @@ def machine_scaling(n: int = 6_000_000, rounds: int = 3) -> float:
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
-    best = 0.0
+    alone = both = float("inf")
     with ctx.Pool(2) as pool:
         pool.map(_spin, [n // 10] * 2)  # both workers started and warm
         for _ in range(rounds):
+            # the best time of each, as for the grading runs (the best ratio of one round
+            # would pick the round whose lone run was slowed, and can exceed 2)
             start = time.perf_counter()
             pool.apply(_spin, (n,))
-            alone = time.perf_counter() - start
+            alone = min(alone, time.perf_counter() - start)
             start = time.perf_counter()
             pool.map(_spin, [n, n], chunksize=1)
-            both = time.perf_counter() - start
-            best = max(best, 2 * alone / both)
-    return best
+            both = min(both, time.perf_counter() - start)
+    return 2 * alone / both
 
 
 REPEATS = 2  # our runs alternate (1, 2, 1, 2) and the best of each counts: a shared VM is noisy
