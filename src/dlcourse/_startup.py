@@ -27,4 +27,5 @@ def skip_slow_optional_imports() -> None:
     if "jsonschema" in sys.modules:
         return
     for name in SLOW_OPTIONAL_MODULES:
-        sys.modules.setdefault(name, None)  # `import name` now raises ImportError
+        # `import name` now raises ImportError (typeshed types sys.modules without None)
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
